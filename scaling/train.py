@@ -1,0 +1,447 @@
+"""``train(run) -> RunResult``: one run, exactly at its FLOP budget. No Hydra, no file writing.
+
+Recipe (Hoffmann et al. 2022, §3 and App. A): AdamW, linear warmup then cosine decay to 10% of
+the peak learning rate over the run's own length, gradient clipping at 1.0. The peak learning
+rate follows the width rule of ``OptimConfig.peak_lr``. Seeding is deterministic (model init,
+data order) and the thread count is set per run. Held-out losses are measured at
+``eval.points`` evenly spaced steps and at the end, task accuracy at the end.
+
+Callers observe and persist a run through ``Hooks`` (the runner writes metrics.jsonl and
+checkpoints); ``resume`` continues from a state saved by ``Trainer.state_dict``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from scaling import flops as F
+from scaling.config import RunConfig, TaskEvalConfig
+from scaling.data.stream import TokenStream, build_eval_stream, build_train_stream
+from scaling.errors import UserError
+from scaling.evaluate import stream_loss, task_accuracy
+from scaling.model import Transformer
+from scaling.tokenizer import Tokenizer, build_tokenizer
+
+
+class Diverged(RuntimeError):
+    """Training produced a non-finite or exploding loss; the run is marked failed."""
+
+
+class Hooks:
+    """Observer of a run. Override what you need; the default does nothing."""
+
+    def on_start(self, info: dict[str, Any]) -> None: ...
+    def on_step(self, record: dict[str, Any]) -> None: ...
+    def on_eval(self, record: dict[str, Any], trainer: Trainer) -> None: ...
+    def maybe_checkpoint(self, trainer: Trainer) -> None: ...
+
+
+@dataclass
+class RunResult:
+    """Everything measured in one run; ``scaling.runner`` writes it as result.json."""
+
+    plan: dict[str, Any]
+    params_by_group: dict[str, int]
+    params: dict[str, int]
+    flops_by_convention: dict[str, float]
+    tokens: int
+    tokens_supervised: int
+    steps: int
+    unique_tokens: int
+    epochs: float
+    train_loss: float
+    final_eval: dict[str, dict[str, float]]
+    task: dict[str, dict[str, Any]]
+    wall_seconds: float
+    train_seconds: float
+    tokens_per_second: float
+    data_sources: dict[str, Any]
+    tokenizer: dict[str, Any]
+    curve: list[dict[str, Any]] = field(default_factory=list)
+    evals: list[dict[str, Any]] = field(default_factory=list)
+
+
+def model_shape(run: RunConfig, vocab_size: int) -> F.Shape:
+    m = run.model
+    return F.Shape(
+        m.n_layer, m.d_model, m.n_head, int(m.d_ff), m.context, vocab_size, m.tie_embeddings
+    )
+
+
+def plan_run(run: RunConfig, vocab_size: int) -> F.BudgetPlan:
+    """Steps and tokens for the run's budget; a budget below one step is a UserError."""
+    shape = model_shape(run, vocab_size)
+    tokens_per_step = run.optim.batch_size * run.model.context
+    plan = F.plan_budget(shape, run.budget.flops, run.budget.convention, tokens_per_step)
+    if plan.steps < 1:
+        one_step = plan.flops_per_token * tokens_per_step
+        raise UserError(
+            f"budget.flops={run.budget.flops:.3g} buys less than one optimizer step of model "
+            f"{run.model.name!r} ({one_step:.3g} FLOPs per step under {run.budget.convention}); "
+            f"raise budget.flops to at least {one_step:.3g} or use a smaller model or batch"
+        )
+    return plan
+
+
+def lr_at(
+    step: int, total_steps: int, peak: float, warmup_fraction: float, final_fraction: float
+) -> float:
+    """Linear warmup to ``peak``, then cosine to ``final_fraction * peak`` at the last step
+    (Hoffmann et al. 2022, App. A: cosine cycle matched to the number of training steps)."""
+    warmup = max(1, round(warmup_fraction * total_steps)) if warmup_fraction > 0 else 0
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    span = max(1, total_steps - warmup - 1)
+    progress = min(1.0, (step - warmup) / span)
+    final = final_fraction * peak
+    return final + (peak - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def choose_device(requested: str, cuda_devices: int, job_index: int | None) -> str:
+    """Where a run trains. ``auto`` is CUDA when there is a GPU, else CPU. With several GPUs,
+    job ``k`` of a local multirun takes GPU ``k mod n`` so parallel jobs do not share one."""
+    if requested == "cpu":
+        return "cpu"
+    if requested.startswith("cuda:"):
+        index = int(requested.split(":", 1)[1])
+        if index >= cuda_devices:
+            raise UserError(f"runtime.device={requested}: only {cuda_devices} CUDA device(s)")
+        return requested
+    if cuda_devices == 0:
+        if requested == "cuda":
+            raise UserError("runtime.device=cuda: no CUDA device is visible; use cpu or auto")
+        return "cpu"
+    if cuda_devices == 1 or job_index is None:
+        return "cuda:0"
+    return f"cuda:{job_index % cuda_devices}"
+
+
+def resolve_device(device: str, job_index: int | None = None) -> str:
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return choose_device(device, n, job_index)
+
+
+def task_examples(gen: Any, task: TaskEvalConfig, seed: int, where: str) -> list[Any]:
+    """The problems a task is scored on: held-out generated ones, or a seeded subsample of
+    ``task.problems_file`` (kept in file order) when the generator can read such a file."""
+    if task.problems_file is None:
+        return gen.generate(task.n_problems, seed=seed, split="heldout")
+    if not hasattr(gen, "load_problems"):
+        raise UserError(
+            f"{where}.problems_file: generator {task.generator!r} cannot read a test file "
+            "(only arithmetic can); set problems_file=null"
+        )
+    examples = gen.load_problems(task.problems_file)
+    if task.n_problems < len(examples):
+        keep = sorted(random.Random(seed).sample(range(len(examples)), task.n_problems))
+        examples = [examples[i] for i in keep]
+    return examples
+
+
+def split_accuracy(correct: list[bool], examples: list[Any]) -> dict[str, Any]:
+    """Accuracy on the file's problems that fall in our held-out split and in our train split
+    (a published test set may overlap the problems a run could have trained on)."""
+    from scaling.data.generators.base import is_heldout_uid
+
+    held = [ok for ok, ex in zip(correct, examples, strict=True) if is_heldout_uid(ex.uid)]
+    train = [ok for ok, ex in zip(correct, examples, strict=True) if not is_heldout_uid(ex.uid)]
+    return {
+        "n_heldout_split": len(held),
+        "accuracy_heldout_split": float(np.mean(held)) if held else float("nan"),
+        "accuracy_train_split": float(np.mean(train)) if train else float("nan"),
+    }
+
+
+class Trainer:
+    """Holds the state of one run; ``run_to_end`` trains to the budget."""
+
+    def __init__(self, run: RunConfig, tokenizer: Tokenizer | None = None) -> None:
+        self.run = run
+        torch.set_num_threads(run.runtime.threads)
+        self.device = resolve_device(run.runtime.device, run.runtime.job_index)
+        if self.device.startswith("cuda"):
+            torch.cuda.set_device(self.device)
+        self.tok = tokenizer or build_tokenizer(
+            run.tokenizer.kind,
+            vocab_size=run.tokenizer.vocab_size,
+            name=run.tokenizer.name,
+            data=run.data,
+            seed=run.seed,
+            cache_dir=run.runtime.cache_dir,
+        )
+        self.shape = model_shape(run, self.tok.vocab_size)
+        self.plan = plan_run(run, self.tok.vocab_size)
+        self._check_task_files()
+        torch.manual_seed(run.seed)
+        self.model = Transformer(self.shape).to(self.device)
+        # bf16 autocast on GPUs (weights and optimizer state stay fp32); plain fp32 on CPU
+        self.autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if self.device.startswith("cuda")
+            else contextlib.nullcontext()
+        )
+        self.step_model = torch.compile(self.model) if run.runtime.compile else self.model
+        self.peak_lr = run.optim.peak_lr(run.model.d_model)
+        o = run.optim
+        self.optimizer = torch.optim.AdamW(
+            self.model.optimizer_groups(o.weight_decay),
+            lr=self.peak_lr,
+            betas=(o.beta1, o.beta2),
+            eps=o.eps,
+            foreach=True,  # multi-tensor update; torch defaults to it only on CUDA
+        )
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.step = 0
+        self.curve: list[dict[str, Any]] = []
+        self.evals: list[dict[str, Any]] = []
+        self.tokens_supervised = 0
+        self.train_seconds = 0.0
+        self._train_stream: TokenStream | None = None
+        self._eval_streams: dict[str, TokenStream] = {}
+
+    # ---- data -----------------------------------------------------------------------------
+    def train_stream(self) -> TokenStream:
+        if self._train_stream is None:
+            self._train_stream = build_train_stream(
+                self.run.data,
+                self.tok,
+                self.plan.tokens,
+                seed=self.run.seed,
+                cache_dir=self.run.runtime.cache_dir,
+            )
+        return self._train_stream
+
+    def eval_streams(self) -> dict[str, TokenStream]:
+        if not self._eval_streams:
+            ev = self.run.eval
+            n = max(ev.tokens_per_domain, ev.final_tokens_per_domain)
+            for name, src in ev.domains.items():
+                self._eval_streams[name] = build_eval_stream(
+                    name, src, self.tok, n, seed=ev.seed, cache_dir=self.run.runtime.cache_dir
+                )
+        return self._eval_streams
+
+    # ---- state ----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "curve": self.curve,
+            "evals": self.evals,
+            "tokens_supervised": self.tokens_supervised,
+            "train_seconds": self.train_seconds,
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+        self.curve = list(state["curve"])
+        self.evals = list(state["evals"])
+        self.tokens_supervised = int(state["tokens_supervised"])
+        self.train_seconds = float(state["train_seconds"])
+        torch.set_rng_state(state["torch_rng"])
+
+    # ---- evaluation -----------------------------------------------------------------------
+    def evaluate(self, final: bool = False) -> dict[str, Any]:
+        ev = self.run.eval
+        n = ev.final_tokens_per_domain if final else ev.tokens_per_domain
+        tb = self.tok.token_bytes()
+        record: dict[str, Any] = {
+            "step": self.step,
+            "tokens": self.step * self.plan.tokens_per_step,
+        }
+        record["flops"] = record["tokens"] * self.plan.flops_per_token
+        for name, stream in self.eval_streams().items():
+            r = stream_loss(
+                self.model,
+                stream,
+                tb,
+                batch_size=self.run.optim.batch_size,
+                max_tokens=n,
+                device=self.device,
+            )
+            record[f"val/{name}/loss"] = r["loss"]
+            record[f"val/{name}/bpb"] = r["bpb"]
+        return record
+
+    def evaluate_tasks(self) -> dict[str, dict[str, Any]]:
+        from scaling.data import generators
+
+        out = {}
+        for name, task in self.run.eval.tasks.items():
+            if task.n_problems == 0:
+                continue
+            gen = generators.get(task.generator, **dict(task.params))
+            examples = task_examples(gen, task, self.run.eval.seed, f"eval.tasks.{name}")
+            out[name] = task_accuracy(
+                self.model,
+                self.tok,
+                gen,
+                examples,
+                max_new_tokens=task.max_new_tokens,
+                device=self.device,
+            )
+            if task.problems_file is not None:
+                out[name] |= split_accuracy(out[name].pop("correct"), examples)
+                out[name]["problems_file"] = task.problems_file
+            else:
+                out[name].pop("correct", None)
+        return out
+
+    def _check_task_files(self) -> None:
+        """Fail before training, not after, on a test file the task cannot read."""
+        from scaling.data import generators
+
+        for name, task in self.run.eval.tasks.items():
+            if task.problems_file is not None and task.n_problems:
+                gen = generators.get(task.generator, **dict(task.params))
+                task_examples(gen, task, self.run.eval.seed, f"eval.tasks.{name}")
+
+    def eval_steps(self) -> set[int]:
+        """Steps after which a periodic evaluation runs (evenly spaced, the last excluded)."""
+        k, s = self.run.eval.points, self.plan.steps
+        return {round(s * i / (k + 1)) for i in range(1, k + 1)} - {0, s}
+
+    # ---- training -------------------------------------------------------------------------
+    def run_to_end(self, hooks: Hooks | None = None) -> RunResult:
+        hooks = hooks or Hooks()
+        wall0 = time.perf_counter()
+        data = self.train_stream()
+        self.eval_streams()
+        o, steps, T = self.run.optim, self.plan.steps, self.run.model.context
+        hooks.on_start({"steps": steps, "tokens": self.plan.tokens, "resumed_at": self.step})
+        eval_at = self.eval_steps()
+        log_every = max(1, steps // 200)
+        self.model.train()
+        while self.step < steps:
+            t0 = time.perf_counter()
+            lr = lr_at(self.step, steps, self.peak_lr, o.warmup_fraction, o.final_lr_fraction)
+            for g in self.optimizer.param_groups:
+                g["lr"] = lr
+            x, y, m = data.batch(self.step, o.batch_size, T)
+            xt = torch.as_tensor(x.astype(np.int64), device=self.device)
+            yt = torch.as_tensor(y.astype(np.int64), device=self.device)
+            mt = None if m is None else torch.as_tensor(m, device=self.device)
+            with self.autocast:
+                _, loss = self.step_model(xt, yt, mt)
+            loss_value = float(loss.detach())
+            if not math.isfinite(loss_value) or loss_value > 4 * math.log(self.tok.vocab_size):
+                raise Diverged(f"loss {loss_value:.4g} at step {self.step} (lr {lr:.3g})")
+            loss.backward()
+            grad_norm = (
+                float(torch.nn.utils.clip_grad_norm_(self.params, o.grad_clip, foreach=True))
+                if o.grad_clip > 0
+                else float("nan")
+            )
+            self.optimizer.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.tokens_supervised += int(m.sum()) if m is not None else o.batch_size * T
+            self.step += 1
+            self.train_seconds += time.perf_counter() - t0
+            if self.step % log_every == 0 or self.step == steps:
+                rec = {
+                    "step": self.step,
+                    "tokens": self.step * self.plan.tokens_per_step,
+                    "loss": loss_value,
+                    "lr": lr,
+                    "grad_norm": grad_norm,
+                    "tokens_per_second": self.step
+                    * self.plan.tokens_per_step
+                    / max(self.train_seconds, 1e-9),
+                }
+                rec["flops"] = rec["tokens"] * self.plan.flops_per_token
+                self.curve.append(rec)
+                hooks.on_step(rec)
+            if self.step in eval_at:
+                rec = self.evaluate()
+                self.evals.append(rec)
+                hooks.on_eval(rec, self)
+            hooks.maybe_checkpoint(self)
+        final = self.evaluate(final=True)
+        final["final"] = True
+        self.evals.append(final)
+        task = self.evaluate_tasks()
+        for name, r in task.items():
+            final[f"task/{name}/accuracy"] = r["accuracy"]
+        hooks.on_eval(final, self)
+        return self._result(final, task, time.perf_counter() - wall0)
+
+    def _result(self, final: dict[str, Any], task: dict[str, Any], wall: float) -> RunResult:
+        data = self.train_stream()
+        tail = [r["loss"] for r in self.curve[-max(1, len(self.curve) // 20) :]]
+        plan = self.plan
+        final_eval = {
+            name: {"loss": final[f"val/{name}/loss"], "bpb": final[f"val/{name}/bpb"]}
+            for name in self.eval_streams()
+        }
+        return RunResult(
+            plan={
+                "target_flops": plan.target_flops,
+                "convention": plan.convention,
+                "flops_per_token": plan.flops_per_token,
+                "tokens_per_step": plan.tokens_per_step,
+                "relative_error": plan.relative_error,
+                "peak_lr": self.peak_lr,
+            },
+            params_by_group=F.param_groups(self.shape),
+            params={c: F.params_for_convention(self.shape, c) for c in F.CONVENTIONS}
+            | {"total": F.params_total(self.shape), "nonembed": F.params_nonembed(self.shape)},
+            flops_by_convention=F.flops_all_conventions(self.shape, plan.tokens),
+            tokens=plan.tokens,
+            tokens_supervised=self.tokens_supervised,
+            steps=plan.steps,
+            unique_tokens=data.unique_tokens,
+            epochs=data.epochs,
+            train_loss=float(np.mean(tail)),
+            final_eval=final_eval,
+            task=task,
+            wall_seconds=wall,
+            train_seconds=self.train_seconds,
+            tokens_per_second=plan.tokens / max(self.train_seconds, 1e-9),
+            data_sources=data.sources,
+            tokenizer={
+                "kind": self.run.tokenizer.kind,
+                "name": self.tok.name,
+                "vocab_size": self.tok.vocab_size,
+                "fingerprint": self.tok.fingerprint(),
+            },
+            curve=self.curve,
+            evals=self.evals,
+        )
+
+
+def train(
+    run: RunConfig, hooks: Hooks | None = None, resume: dict[str, Any] | None = None
+) -> RunResult:
+    """Train one run to its budget and evaluate it."""
+    trainer = Trainer(run)
+    if resume is not None:
+        trainer.load_state_dict(resume)
+    return trainer.run_to_end(hooks)
+
+
+def save_checkpoint(trainer: Trainer, path: Any) -> None:
+    """Atomic checkpoint: write a temporary file, then rename it over ``path``."""
+    import os
+    from pathlib import Path
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(trainer.state_dict(), tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Any) -> dict[str, Any]:
+    """A checkpoint written by ``save_checkpoint`` (our own files: full unpickling)."""
+    return torch.load(path, map_location="cpu", weights_only=False)

@@ -1,0 +1,79 @@
+"""Shared fixtures: a per-session data cache, the anchors folder, and Hydra composition."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ANCHORS = REPO.parent / "shared" / "anchors"
+
+os.environ.setdefault("WANDB_MODE", "disabled")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_cache(tmp_path_factory):
+    """One data cache for the whole session (mined docs are reused across tests)."""
+    path = os.environ.get("SCALING_TEST_CACHE_DIR") or str(tmp_path_factory.mktemp("cache"))
+    os.environ["SCALING_CACHE_DIR"] = path
+    return path
+
+
+@pytest.fixture
+def compose():
+    """compose(overrides) -> DictConfig of configs/train.yaml, as scaling-train builds it."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from scaling.cli.config import CONFIG_DIR, register_schema
+
+    register_schema()
+
+    def _compose(overrides=(), return_hydra_config=False):
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+            return hydra_compose(
+                "train", overrides=list(overrides), return_hydra_config=return_hydra_config
+            )
+
+    yield _compose
+    GlobalHydra.instance().clear()
+
+
+def tiny_run(**changes):
+    """A RunConfig that trains in about a second: toy model, Python's own docs, tiny evals."""
+    from scaling.config import (
+        BudgetConfig,
+        DataConfig,
+        EvalConfig,
+        ModelConfig,
+        OptimConfig,
+        RunConfig,
+        RuntimeConfig,
+        SourceConfig,
+    )
+
+    web = SourceConfig(kind="installed_docs", packages=["stdlib"])
+    run = RunConfig(
+        name="test",
+        model=ModelConfig(name="toy", n_layer=1, d_model=16, n_head=2, context=32),
+        data=changes.pop("data", DataConfig(name="web", mixture={"web": web})),
+        budget=BudgetConfig(flops=changes.pop("flops", 2e8)),
+        optim=changes.pop("optim", OptimConfig(batch_size=4)),
+        eval=changes.pop(
+            "eval",
+            EvalConfig(
+                domains={"web": web},
+                tasks={},
+                tokens_per_domain=256,
+                final_tokens_per_domain=512,
+                points=2,
+            ),
+        ),
+        runtime=RuntimeConfig(out_dir=str(changes.pop("out_dir", "runs/test")), progress="none"),
+        **changes,
+    )
+    return run
