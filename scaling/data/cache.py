@@ -1,0 +1,91 @@
+"""A content-addressed on-disk cache shared safely by parallel workers.
+
+Entries are keyed by the sha256 of a JSON description of what they depend on. The first
+worker to need an entry builds it under an exclusive ``fcntl`` lock and publishes it with an
+atomic rename; the others wait on the lock and then read it. A killed builder leaves only a
+temporary file, never a partial entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gzip
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from scaling.data.documents import Document
+
+
+def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """``cache_dir``, else $SCALING_CACHE_DIR, else ~/.cache/scaling-lab."""
+    root = (
+        cache_dir or os.environ.get("SCALING_CACHE_DIR") or Path.home() / ".cache" / "scaling-lab"
+    )
+    path = Path(root).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def key_hash(key: dict) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Exclusive inter-process lock on ``path``.lock for the duration of the block."""
+    lock_path = path.with_name(path.name + ".lock")
+    with open(lock_path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _write_documents(path: Path, docs: Iterable[Document]) -> None:
+    lines = []
+    for d in docs:
+        rec = {"id": d.doc_id, "text": d.text}
+        if d.segments is not None:
+            rec["segments"] = [list(s) for s in d.segments]
+        lines.append(json.dumps(rec, ensure_ascii=False))
+    payload = gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0)
+    atomic_write_bytes(path, payload)
+
+
+def _read_documents(path: Path) -> list[Document]:
+    docs = []
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                rec = json.loads(line)
+                seg = tuple(tuple(s) for s in rec["segments"]) if "segments" in rec else None
+                docs.append(Document(doc_id=rec["id"], text=rec["text"], segments=seg))
+    return docs
+
+
+def cached_documents(
+    name: str, key: dict, build: Callable[[], Iterable[Document]], cache_dir: str | None = None
+) -> tuple[list[Document], Path]:
+    """Documents for ``key``, built once per machine and reused; returns (docs, path)."""
+    path = cache_root(cache_dir) / f"{name}-{key_hash(key)}.jsonl.gz"
+    if not path.exists():
+        with locked(path):
+            if not path.exists():
+                _write_documents(path, build())
+                meta = path.with_name(path.name.replace(".jsonl.gz", ".key.json"))
+                atomic_write_bytes(meta, json.dumps(key, indent=1, sort_keys=True).encode())
+    return _read_documents(path), path

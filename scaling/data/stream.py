@@ -1,0 +1,198 @@
+"""Documents -> one packed token stream with a loss mask, for training and for evaluation.
+
+Packing: documents are tokenized, each followed by the end-of-document token, and concatenated;
+window ``i`` of a stream is ``tokens[i*T : i*T + T + 1]`` (inputs and shifted targets), so every
+token is a target once per pass and no window is built across a train/held-out boundary.
+
+Training pools: each source contributes ``weight`` of the pool's tokens. The pool is the unique
+data; a run that needs more tokens than the pool holds repeats it, reshuffling document order
+every epoch (the repetition regime of Muennighoff et al. 2023, §2). Without
+``data.unique_tokens`` the pool is as large as the run needs, so finite sources repeat only
+when they run out.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from scaling.config import DataConfig, SourceConfig
+from scaling.data.documents import Document
+from scaling.data.sources import derive_seed, open_source
+from scaling.errors import UserError
+from scaling.tokenizer import Tokenizer
+
+# roles that count toward the loss under each data.loss_mask setting; "text" is plain prose
+_SUPERVISED = {
+    "all": {"prompt", "trace", "answer", "text"},
+    "trace_and_answer": {"trace", "answer", "text"},
+    "answer": {"answer", "text"},
+}
+
+
+@dataclass
+class EncodedDoc:
+    tokens: np.ndarray  # document tokens followed by EOS
+    mask: np.ndarray  # True where the token is supervised as a target
+
+
+@dataclass
+class TokenStream:
+    tokens: np.ndarray
+    mask: np.ndarray | None  # None: every target supervised
+    unique_tokens: int
+    epochs: float
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def windows(self, context: int) -> int:
+        return (len(self.tokens) - 1) // context
+
+    def batch(self, index: int, batch_size: int, context: int) -> tuple[np.ndarray, ...]:
+        """Batch ``index`` of consecutive windows: (x, y, mask_or_None)."""
+        start = index * batch_size * context
+        n = batch_size * context
+        x = self.tokens[start : start + n].reshape(batch_size, context)
+        y = self.tokens[start + 1 : start + n + 1].reshape(batch_size, context)
+        m = (
+            None
+            if self.mask is None
+            else self.mask[start + 1 : start + n + 1].reshape(batch_size, context)
+        )
+        return x, y, m
+
+
+def encode_document(doc: Document, tok: Tokenizer, loss_mask: str = "all") -> EncodedDoc:
+    supervised = _SUPERVISED[loss_mask]
+    toks, masks = [], []
+    for text, role in doc.parts():
+        ids = tok.encode(text)
+        toks.append(ids)
+        masks.append(np.full(len(ids), role in supervised, dtype=bool))
+    toks.append(np.array([tok.eos_id], dtype=np.uint16))
+    masks.append(np.ones(1, dtype=bool))
+    return EncodedDoc(np.concatenate(toks).astype(np.uint16), np.concatenate(masks))
+
+
+def _take(
+    stream: Any, tok: Tokenizer, loss_mask: str, quota: int
+) -> tuple[list[EncodedDoc], int, int]:
+    """Encoded documents from ``stream`` until ``quota`` tokens (or the source runs out);
+    returns (documents, tokens, UTF-8 bytes of their text)."""
+    out, n, nbytes = [], 0, 0
+    for doc in stream.documents:
+        enc = encode_document(doc, tok, loss_mask)
+        out.append(enc)
+        n += len(enc.tokens)
+        nbytes += len(doc.text.encode())
+        if n >= quota:
+            break
+    return out, n, nbytes
+
+
+def _pool(provenance: dict[str, Any], tokens: int, nbytes: int) -> dict[str, float]:
+    """The whole training split of a finite source in tokens, from its size in bytes and the
+    tokens per byte of the documents this run took (exact for bytes, close for BPE)."""
+    if "split_bytes" not in provenance or not nbytes:
+        return {}
+    return {"pool_tokens": provenance["split_bytes"] * tokens / nbytes}
+
+
+def data_cost(sums: dict[str, float], src: SourceConfig, traces: int, tokens: int) -> dict:
+    """What the run's unique traces cost: the pipeline's rates over every generated chunk,
+    applied to the ``traces`` kept traces (``tokens`` tokens) the run actually took. Repeating
+    the pool for more epochs costs nothing more."""
+    from scaling.data.correction import derived_stats
+
+    rates = derived_stats(sums, src.correction)
+    expert = rates["expert_seconds_per_kept_trace"] * traces
+    machine = rates["total_seconds_per_kept_trace"] * traces - expert
+    return {
+        **rates,
+        "traces": traces,
+        "tokens": tokens,
+        "expert_seconds": expert,
+        "machine_seconds": machine,
+        "expert_seconds_per_token": expert / tokens if tokens else float("nan"),
+    }
+
+
+def build_train_stream(
+    data: DataConfig,
+    tok: Tokenizer,
+    tokens_needed: int,
+    *,
+    seed: int,
+    cache_dir: str | None = None,
+) -> TokenStream:
+    """The exact training stream of a run: ``tokens_needed`` targets (+1 input token)."""
+    pool_target = tokens_needed + 1
+    if data.unique_tokens is not None:
+        pool_target = min(pool_target, data.unique_tokens)
+    pool: list[EncodedDoc] = []
+    sources: dict[str, dict[str, Any]] = {}
+    for name, share in data.weights().items():
+        src = data.mixture[name]
+        stream = open_source(name, src, "train", seed=seed, cache_dir=cache_dir)
+        quota = max(1, math.ceil(share * pool_target))
+        docs, n, nbytes = _take(stream, tok, data.loss_mask, quota)
+        if not docs:
+            raise UserError(f"data.mixture.{name}: the source yielded no training documents")
+        pool.extend(docs)
+        sources[name] = {
+            **stream.provenance,
+            "weight": share,
+            "unique_tokens": n,
+            "pool_documents": len(docs),
+            **_pool(stream.provenance, n, nbytes),
+            "exhausted": n < quota,
+            **({"data_cost": data_cost(stream.stats, src, len(docs), n)} if stream.stats else {}),
+        }
+    unique = sum(len(d.tokens) for d in pool)
+    rng = random.Random(derive_seed("epochs", data.name, seed))
+    order = list(range(len(pool)))
+    rng.shuffle(order)  # interleave the sources
+    chunks_t, chunks_m, total, epoch = [], [], 0, 0
+    while total < tokens_needed + 1:
+        if epoch:
+            rng.shuffle(order)
+        for i in order:
+            chunks_t.append(pool[i].tokens)
+            chunks_m.append(pool[i].mask)
+            total += len(pool[i].tokens)
+            if total >= tokens_needed + 1:
+                break
+        epoch += 1
+    tokens = np.concatenate(chunks_t)[: tokens_needed + 1]
+    mask = np.concatenate(chunks_m)[: tokens_needed + 1]
+    seen = min(unique, tokens_needed)  # distinct training tokens the run actually sees
+    return TokenStream(
+        tokens=tokens,
+        mask=None if mask.all() else mask,
+        unique_tokens=seen,
+        epochs=tokens_needed / seen,
+        sources=sources,
+    )
+
+
+def build_eval_stream(
+    name: str,
+    src: SourceConfig,
+    tok: Tokenizer,
+    n_tokens: int,
+    *,
+    seed: int,
+    cache_dir: str | None = None,
+) -> TokenStream:
+    """Held-out documents of ``src``, packed to ``n_tokens`` targets (fewer if it runs out)."""
+    stream = open_source(name, src, "heldout", seed=seed, cache_dir=cache_dir)
+    docs, n, _ = _take(stream, tok, "all", n_tokens + 1)
+    if not docs:
+        raise UserError(f"eval.domains.{name}: the source has no held-out documents")
+    tokens = np.concatenate([d.tokens for d in docs])[: n_tokens + 1]
+    return TokenStream(
+        tokens=tokens, mask=None, unique_tokens=n, epochs=1.0, sources={name: stream.provenance}
+    )
