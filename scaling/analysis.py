@@ -1,0 +1,149 @@
+"""Sweep analysis: fit every law per data type, draw the figures, state the verdict.
+
+``analyze_sweep(path)`` is what the sweep-end callback and ``scaling report`` run. It reads only
+stored results (``scaling.results.load``), so every figure and number can be rebuilt from the
+run records with one command. No torch, no Hydra.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scaling import results
+from scaling.errors import UserError
+
+FITS = "fits.json"
+FIGURES = "figures"
+
+
+def _fit_or_error(fn: Any, *args: Any, **kw: Any) -> Any:
+    """The fit, or {'error': reason} when the data cannot support it (recorded, not raised)."""
+    try:
+        return fn(*args, **kw)
+    except UserError as exc:
+        return {"error": str(exc)}
+
+
+def accuracy_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if c.startswith("acc_") and df[c].notna().any()]
+
+
+def fit_sweep(
+    df: pd.DataFrame, *, bootstrap: int = 200, seed: int = 0, n_starts: int | None = None
+) -> dict[str, dict[str, Any]]:
+    """{data_type: {"isoflop": IsoFlopFit, "chinchilla": ChinchillaFit, "accuracy/<task>": ...}}.
+
+    isoFLOP groups runs by their target budget (``budget_flops``) and takes D_opt from the
+    runs' token counts; the parametric law is fitted on (params, tokens, loss) of every run.
+    A law the runs cannot support is recorded as {"error": reason}.
+    """
+    from scaling import fit
+
+    if df.empty:
+        raise UserError("no finished runs to fit (result.json files); run the sweep first")
+    out: dict[str, dict[str, Any]] = {}
+    for data_type, g in df.groupby("data_type", sort=True):
+        g = g[np.isfinite(g["loss"].astype(float))]
+        fits: dict[str, Any] = {}
+        fits["isoflop"] = _fit_or_error(
+            fit.fit_isoflop,
+            g.flops,
+            g.params,
+            g.loss,
+            g.tokens,
+            budget=g.budget_flops,
+            bootstrap=bootstrap,
+            seed=seed,
+        )
+        fits["chinchilla"] = _fit_or_error(
+            fit.fit_chinchilla,
+            g.params,
+            g.tokens,
+            g.loss,
+            bootstrap=bootstrap,
+            seed=seed,
+            n_starts=n_starts,
+        )
+        for col in accuracy_columns(g):
+            acc = g[col].astype(float)
+            if acc.nunique() > 1 and acc.max() > 0:
+                fits[f"accuracy/{col[4:]}"] = _fit_or_error(
+                    fit.fit_accuracy, g.flops, acc, against="log_flops"
+                )
+        out[str(data_type)] = fits
+    return out
+
+
+def fits_to_dict(fits: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        dt: {law: (r if isinstance(r, dict) else r.to_dict()) for law, r in laws.items()}
+        for dt, laws in fits.items()
+    }
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if hasattr(obj, "item"):
+        return _jsonable(obj.item())
+    return obj
+
+
+def write_json(path: Path, obj: Any) -> None:
+    results.atomic_write_json(path, _jsonable(obj))
+
+
+def sweep_summary(df: pd.DataFrame, path: Path) -> dict[str, Any]:
+    return {
+        "path": str(path),
+        "runs": len(df),
+        "data_types": sorted(df.data_type.unique().tolist()),
+        "budgets": sorted(float(b) for b in df.budget_flops.unique()),
+        "models": sorted(df.model.unique().tolist(), key=lambda m: df[df.model == m].params.min()),
+        "flops_convention": sorted(df.flops_convention.unique().tolist()),
+        "wall_seconds_total": float(df.wall_seconds.sum()),
+        "analyzed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def analyze_sweep(
+    path: str | Path,
+    *,
+    bootstrap: int = 200,
+    unique_tokens: float | None = None,
+    budget: float | None = None,
+    costs: Any = None,
+) -> str:
+    """Fits, figures and verdict for the sweep at ``path``; returns the verdict text."""
+    from scaling import plots, verdict
+
+    root = Path(path)
+    if not root.is_dir():
+        raise UserError(f"{path}: not a directory; pass a sweep directory such as runs/quickstart")
+    df = results.load(root)
+    fits = fit_sweep(df, bootstrap=bootstrap)
+    summary = sweep_summary(df, root)
+    write_json(root / FITS, {"sweep": summary, **fits_to_dict(fits)})
+    plots.save_all(df, fits, root / FIGURES, source=str(root), curves=results.load_curves(root))
+    v = verdict.build(df, fits, unique_tokens=unique_tokens, budget=budget, costs=costs)
+    write_json(root / "verdict.json", {"sweep": summary, **v})
+    (root / "verdict.md").write_text(verdict.to_markdown(v, summary))
+    return verdict.to_text(v)
+
+
+def load_fits(path: str | Path) -> dict[str, Any]:
+    f = Path(path) / FITS
+    if not f.exists():
+        raise UserError(f"{f} not found; run: scaling fit {path}")
+    return json.loads(f.read_text())

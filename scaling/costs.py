@@ -1,0 +1,84 @@
+"""Cost model: what a dollar buys as compute and as expert-corrected data. No torch.
+
+Compute: dollars per FLOP = accelerator $/hour / 3600 / sustained FLOP/s. Data: dollars per
+frontier token = (expert $/hour x expert-seconds per token + machine $/hour x machine-seconds
+per token) / 3600, where the seconds per token come from the runs' recorded data cost
+(``scaling.data.correction``) unless the cost file sets ``expert_seconds_per_token``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from scaling.errors import UserError
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Prices. Defaults: one H100 at $2.50/hour sustaining 3.5e14 FLOP/s (~35% of its dense
+    bf16 peak of 9.9e14), an expert at $100/hour; edit configs/costs/default.json."""
+
+    accelerator_dollars_per_hour: float = 2.5
+    accelerator_flops_per_second: float = 3.5e14
+    expert_dollars_per_hour: float = 100.0
+    machine_dollars_per_hour: float = 2.5
+    expert_seconds_per_token: float | None = None
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if v is None and f.name == "expert_seconds_per_token":
+                continue
+            if (
+                not isinstance(v, int | float)
+                or isinstance(v, bool)
+                or not math.isfinite(v)
+                or v < 0
+            ):
+                raise UserError(f"costs.{f.name}={v!r}: must be a number >= 0")
+        if self.accelerator_flops_per_second <= 0:
+            raise UserError("costs.accelerator_flops_per_second: must be > 0")
+
+    @property
+    def dollars_per_flop(self) -> float:
+        return self.accelerator_dollars_per_hour / 3600.0 / self.accelerator_flops_per_second
+
+    def dollars_per_token(
+        self, expert_seconds_per_token: float, machine_seconds_per_token: float = 0.0
+    ) -> float:
+        s = self.expert_seconds_per_token
+        expert = expert_seconds_per_token if s is None else s
+        return (
+            self.expert_dollars_per_hour * expert
+            + self.machine_dollars_per_hour * machine_seconds_per_token
+        ) / 3600.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_costs(path: str | Path | None) -> CostModel:
+    """The cost model of a JSON file (unknown keys are an error naming them), or the defaults."""
+    if path is None:
+        return CostModel()
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"--costs {path}: no such file; start from configs/costs/default.json")
+    try:
+        raw = json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--costs {path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"--costs {path}: expected a JSON object of prices")
+    known = {f.name for f in fields(CostModel)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise UserError(
+            f"--costs {path}: unknown key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(known))}"
+        )
+    return CostModel(**raw)

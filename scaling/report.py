@@ -1,0 +1,101 @@
+"""``report.md``: one Markdown page per sweep with figures, fitted laws, the verdict and the runs.
+
+Built from the files ``scaling.analysis.analyze_sweep`` writes (fits.json, verdict.json,
+figures/) and the run records, so it can be rebuilt at any time. No torch, no Hydra.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scaling import results
+from scaling.analysis import FIGURES, load_fits
+
+CAPTIONS = {
+    "isoflop": "Loss against model size at each compute budget; stars: each budget's minimum "
+    "(hollow: at the edge of the ladder, excluded from the exponent fit).",
+    "loss_vs_compute": "Loss against compute per model size; dashed: the parametric law at its "
+    "compute-optimal allocation.",
+    "optimal_allocation": "Compute-optimal parameters and tokens against compute: isoFLOP minima "
+    "with power laws (solid) and the parametric closed form (dashed).",
+    "accuracy": "Exact-match accuracy on held-out problems (checked by the generator's verifier).",
+    "learning_curves": "Training loss against tokens for every run.",
+}
+
+
+def _law_rows(fits: dict) -> list[str]:
+    rows = ["| data type | law | quantity | value | 95% interval |", "|---|---|---|---|---|"]
+    for dt, laws in fits.items():
+        if dt == "sweep":
+            continue
+        for law, r in laws.items():
+            if "error" in r:
+                rows.append(f"| {dt} | {law} | not fitted | {r['error']} | |")
+                continue
+            keys = {"isoflop": ("a", "b"), "chinchilla": ("E", "A", "B", "alpha", "beta", "a", "b")}
+            for k in keys.get(law, ()):
+                iv = (r.get("intervals") or {}).get(k)
+                if law == "isoflop":
+                    iv = r[f"{'n' if k == 'a' else 'd'}_opt_law"].get("interval")
+                ivs = f"[{iv[0]:.3g}, {iv[1]:.3g}]" if iv and None not in iv else "-"
+                rows.append(f"| {dt} | {law} | {k} | {r[k]:.4g} | {ivs} |")
+            if "r2" in r and r["r2"] is not None:
+                rows.append(f"| {dt} | {law} | R² | {r['r2']:.3f} | |")
+    return rows
+
+
+def write_report(sweep_dir: str | Path) -> Path:
+    root = Path(sweep_dir)
+    fits = load_fits(root)
+    verdict = json.loads((root / "verdict.json").read_text())
+    df = results.load(root)
+    summary = fits["sweep"]
+    lines = [
+        f"# scaling-lab report: {root}",
+        "",
+        f"{summary['runs']} runs, data types {', '.join(summary['data_types'])}, budgets "
+        f"{', '.join(f'{b:.0e}' for b in summary['budgets'])} FLOPs "
+        f"({', '.join(summary['flops_convention'])}), models {', '.join(summary['models'])}; "
+        f"{summary['wall_seconds_total'] / 60:.1f} min of training wall time in total. "
+        f"Rebuild with `scaling report {root}`.",
+        "",
+        "## Verdict",
+        "",
+        *[f"- {s}" for s in verdict["statement"]],
+        "",
+        "## Figures",
+        "",
+    ]
+    for name, caption in CAPTIONS.items():
+        if (root / FIGURES / f"{name}.png").exists():
+            lines += [f"![{name}]({FIGURES}/{name}.png)", "", f"*{caption}*", ""]
+    lines += ["## Fitted laws", "", *_law_rows(fits), "", "## Runs", ""]
+    cols = [
+        c
+        for c in (
+            "run_id",
+            "data_type",
+            "model",
+            "params",
+            "budget_flops",
+            "tokens",
+            "loss",
+            "acc_arithmetic",
+            "epochs",
+            "wall_seconds",
+        )
+        if c in df
+    ]
+    lines.append("| " + " | ".join(cols) + " |")
+    lines.append("|" + "---|" * len(cols))
+    for _, r in df[cols].iterrows():
+        lines.append(
+            "| "
+            + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.to_numpy())
+            + " |"
+        )
+    lines += ["", "Caveats:", *[f"- {c}" for c in verdict["caveats"]], ""]
+    path = root / "report.md"
+    path.write_text("\n".join(lines))
+    return path

@@ -1,0 +1,72 @@
+"""Approach 1 (lower envelope of learning curves) on synthetic curves from a known law."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scaling.errors import UserError
+from scaling.fit import ChinchillaLaw, fit_envelope
+
+LAW = ChinchillaLaw(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
+
+
+SIZES = tuple(np.geomspace(1e7, 1e10, 25))
+
+
+def curves(sizes=SIZES, points=80) -> pd.DataFrame:
+    rows = []
+    for i, n in enumerate(sizes):
+        tokens = np.geomspace(1e7, 400 * n, points)
+        for d in tokens:
+            rows.append(
+                {
+                    "run": f"r{i}",
+                    "params": n,
+                    "tokens": d,
+                    "flops": 6 * n * d,
+                    "loss": float(LAW.predict(n, d)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_envelope_recovers_compute_optimal_exponents():
+    fit = fit_envelope(curves())
+    assert fit.a == pytest.approx(LAW.a, abs=0.02)
+    assert fit.b == pytest.approx(LAW.b, abs=0.02)
+    assert fit.used.sum() > 100 and fit.n_runs == 25
+    # the envelope is the pointwise minimum: no run beats it at any grid FLOP value
+    env = fit.frame()
+    assert (np.diff(env["loss"].to_numpy()) <= 1e-12).all()  # more compute, lower loss
+    c = float(env["flops"].iloc[len(env) // 2])
+    best = min(float(LAW.predict(n, c / (6 * n))) for n in np.geomspace(1e7, 1e10, 25))
+    assert float(env["loss"].iloc[len(env) // 2]) == pytest.approx(best, rel=2e-3)
+    d = json.loads(json.dumps(fit.to_dict()))
+    assert d["law"] == "envelope" and d["n_used"] == int(fit.used.sum())
+
+
+def test_edges_are_excluded_by_default():
+    fit = fit_envelope(curves())
+    frame = fit.frame()
+    edge = frame["params"].isin([1e7, 1e10])
+    assert not frame.loc[edge, "used"].any()
+    kept = fit_envelope(curves(), exclude_edges=False)
+    assert kept.used.sum() > fit.used.sum()
+
+
+def test_envelope_errors():
+    df = curves(sizes=np.geomspace(1e8, 1e9, 3), points=20)
+    with pytest.raises(UserError, match="missing column"):
+        fit_envelope(df.drop(columns=["run"]))
+    bad = df.copy()
+    bad.loc[5, "loss"] = -1.0
+    with pytest.raises(UserError, match="'loss'"):
+        fit_envelope(bad)
+    with pytest.raises(UserError, match="runs"):
+        fit_envelope(df[df["run"] == "r0"])
+    with pytest.raises(UserError, match="distinct interior model sizes"):
+        fit_envelope(curves(sizes=[1e8, 1e9], points=20))
