@@ -1,0 +1,143 @@
+"""End to end: `scaling-train experiment=smoke` as a subprocess into a temporary directory.
+
+The sweep (3 budgets x 4 toy models x 2 data types, 2 workers) is killed partway with SIGKILL
+to the launcher and every worker, then relaunched with the same command. It must end with
+exactly one complete result.json per grid point, the fits, the figures and the verdict, and
+`scaling fit/plot/report/status` must work on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scaling import results
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def smoke_sweep(tmp_path_factory, data_cache):
+    out = tmp_path_factory.mktemp("smoke") / "runs"
+    env = {**os.environ, "WANDB_MODE": "disabled", "SCALING_CACHE_DIR": data_cache}
+    proc = subprocess.run(
+        [str(BIN / "scaling-train"), "experiment=smoke", f"runtime.out_dir={out}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc
+
+
+def _has_head_commit() -> bool:
+    done = subprocess.run(
+        ["git", "rev-parse", "--verify", "HEAD"],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def test_one_result_per_grid_point(smoke_sweep):
+    out, _ = smoke_sweep
+    df = results.load(out)
+    assert len(df) == 3 * 4 * 2
+    assert set(df.data_type) == {"web", "frontier"}
+    assert df.run_id.is_unique
+    for col in (
+        "loss",
+        "flops",
+        "params",
+        "tokens",
+        "val_web_loss",
+        "val_trace_bpb",
+        "acc_arithmetic",
+        "flops_6N_nonembed",
+        "flops_hoffmann_appF",
+    ):
+        assert col in df and df[col].notna().all(), col
+    if _has_head_commit():  # a checkout with history records the commit of every run
+        assert df.git_commit.notna().all() and df.git_commit.nunique() == 1
+    # every run spent its budget to within half an optimizer step
+    assert (df.budget_relative_error.abs() < 0.5).all()
+    assert (df.epochs >= 1.0).all()
+
+
+def test_fits_figures_and_verdict_written(smoke_sweep):
+    out, _proc = smoke_sweep
+    fits = json.loads((out / "fits.json").read_text())
+    for data_type in ("web", "frontier"):
+        iso = fits[data_type]["isoflop"]
+        assert len(iso["minima"]) == 3
+        assert "exponent" in iso["n_opt_law"]
+        par = fits[data_type]["chinchilla"]
+        assert {"E", "A", "B", "alpha", "beta"} <= set(par)
+    for fig in ("isoflop.png", "loss_vs_compute.png", "optimal_allocation.png"):
+        assert (out / "figures" / fig).stat().st_size > 10_000, fig
+    verdict = json.loads((out / "verdict.json").read_text())
+    assert verdict["data_types"] and "statement" in verdict
+    assert (out / "verdict.md").read_text().startswith("#")
+
+
+def test_relaunch_skips_finished_runs(smoke_sweep, data_cache):
+    out, _ = smoke_sweep
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("result.json")}
+    env = {**os.environ, "WANDB_MODE": "disabled", "SCALING_CACHE_DIR": data_cache}
+    proc = subprocess.run(
+        [
+            str(BIN / "scaling-train"),
+            "experiment=smoke",
+            f"runtime.out_dir={out}",
+            "hydra.callbacks={}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr.count("done already, skipped") == 24
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("result.json")} == before
+
+
+def test_analysis_cli_on_the_sweep(smoke_sweep, tmp_path):
+    out, _ = smoke_sweep
+    fit = subprocess.run(
+        [str(BIN / "scaling"), "fit", str(out), "--json", str(tmp_path / "f.json")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert fit.returncode == 0, fit.stderr
+    assert "alpha" in fit.stdout and json.loads((tmp_path / "f.json").read_text())
+    plot = subprocess.run(
+        [str(BIN / "scaling"), "plot", str(out), "--out", str(tmp_path / "figs")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert plot.returncode == 0, plot.stderr
+    assert (tmp_path / "figs" / "isoflop.png").exists()
+    assert (tmp_path / "figs" / "isoflop.pdf").exists()
+    report = subprocess.run(
+        [str(BIN / "scaling"), "report", str(out)], capture_output=True, text=True, timeout=300
+    )
+    assert report.returncode == 0, report.stderr
+    assert (out / "report.md").exists()
+
+
+def test_status_on_the_sweep(smoke_sweep):
+    out = smoke_sweep[0]
+    proc = subprocess.run(
+        [str(BIN / "scaling"), "status", str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "24 runs: 24 done" in proc.stdout
