@@ -1,0 +1,1 @@
+"""Command-line layer: the only package that imports Hydra."""

@@ -1,0 +1,188 @@
+"""Subcommands over stored results: fit, plot, report, verdict. No training, no Hydra."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from scaling.errors import UserError
+
+LAW_CHOICES = ("all", "isoflop", "chinchilla", "data_constrained", "accuracy", "envelope")
+
+
+def _mapping(items: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise UserError(
+                f'--map {item!r}: use canonical="Your Column", e.g. params="Model Size"'
+            )
+        out[key.strip()] = value.strip().strip("\"'")
+    return out
+
+
+def load_frame(path: str, mapping: dict[str, str]) -> tuple[Any, str]:
+    """(frame, kind): a sweep directory's runs, or any CSV/Parquet table of runs."""
+    from scaling import results
+    from scaling.fit import read_table
+
+    p = Path(path)
+    if p.is_dir():
+        df = results.load(p)
+        if df.empty:
+            raise UserError(f"{path}: no finished runs (result.json) below this directory")
+        return df.assign(budget=df["budget_flops"]), "sweep"
+    if not p.exists():
+        raise UserError(
+            f"{path}: no such file or directory; pass a sweep directory or a .csv/.parquet table"
+        )
+    return read_table(p, mapping or None), "table"
+
+
+def _laws_for(df: Any, law: str, kind: str) -> list[str]:
+    if law != "all":
+        return [law]
+    laws = ["isoflop", "chinchilla"] if kind == "sweep" else ["chinchilla"]
+    if kind == "table" and "flops" in df.columns:
+        laws.insert(0, "isoflop")
+    if "unique_tokens" in df.columns and (df["tokens"] > df["unique_tokens"] * 1.01).any():
+        laws.append("data_constrained")
+    return laws
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from scaling import fit
+
+    df, kind = load_frame(args.path, _mapping(args.map))
+    for note in df.attrs.get("derived", []) if hasattr(df, "attrs") else []:
+        print(f"note: {note}", file=sys.stderr)
+    by = args.by if args.by in df.columns else None
+    out: dict[str, Any] = {}
+    for law in _laws_for(df, args.law, kind):
+        kw: dict[str, Any] = {}
+        if law in ("isoflop", "chinchilla"):
+            kw["bootstrap"] = args.bootstrap
+            if args.holdout:
+                kw["holdout"] = args.holdout
+        frame = df
+        if law == "accuracy":
+            kw["column"] = _accuracy_column(df, args.column)
+        if law == "envelope" and kind == "sweep":
+            frame = _sweep_curves(args.path)
+        results = fit.fit_frame(frame, law, by=by, **kw)
+        print(f"\n== {law} ({kind}: {args.path}) ==")
+        print(fit.format_table(results))
+        out[law] = fit.results_to_dict(results)
+    if args.json:
+        from scaling.analysis import write_json
+
+        write_json(Path(args.json), out)
+        print(f"\nwrote {args.json}", file=sys.stderr)
+    return 0
+
+
+def _accuracy_column(df: Any, column: str) -> str:
+    if column in df.columns:
+        return column
+    acc = [c for c in df.columns if c.startswith("acc_") and df[c].notna().any()]
+    if not acc:
+        raise UserError(f"--column {column!r}: no such column and no acc_<task> column present")
+    return acc[0]
+
+
+def _sweep_curves(path: str) -> Any:
+    """Training-loss curves of a sweep in the envelope law's columns (run, flops, loss, ...)."""
+    from scaling import results
+
+    c = results.load_curves(path)
+    if c.empty:
+        raise UserError(f"{path}: no learning curves (metrics.jsonl) to build an envelope from")
+    c = c[c["kind"] == "train"]
+    return c[["run_id", "data_type", "flops", "loss", "params", "tokens"]].rename(
+        columns={"run_id": "run"}
+    )
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from scaling import analysis, plots, results
+
+    root = Path(args.sweep_dir)
+    df, _ = load_frame(args.sweep_dir, {})
+    fits = analysis.fit_sweep(df, bootstrap=0)
+    out = Path(args.out) if args.out else root / analysis.FIGURES
+    written = plots.save_all(df, fits, out, source=str(root), curves=results.load_curves(root))
+    for p in written:
+        print(f"{p}  (+ .pdf)")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from scaling.analysis import analyze_sweep
+    from scaling.report import write_report
+
+    text = analyze_sweep(args.sweep_dir, bootstrap=args.bootstrap)
+    path = write_report(args.sweep_dir)
+    print(text)
+    print(f"\nreport: {path}")
+    return 0
+
+
+def cmd_verdict(args: argparse.Namespace) -> int:
+    from scaling.analysis import analyze_sweep
+    from scaling.costs import load_costs
+
+    text = analyze_sweep(
+        args.sweep_dir,
+        bootstrap=args.bootstrap,
+        unique_tokens=args.unique_tokens,
+        budget=args.budget,
+        costs=load_costs(args.costs),
+    )
+    print(text)
+    print(f"\nwrote {Path(args.sweep_dir) / 'verdict.json'} and verdict.md")
+    return 0
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("fit", help="fit scaling laws to a sweep directory or a CSV/Parquet table")
+    p.add_argument("path", help="sweep directory, or a table with params, tokens, loss columns")
+    p.add_argument("--law", choices=LAW_CHOICES, default="all")
+    p.add_argument(
+        "--map",
+        action="append",
+        metavar='CANON="Column"',
+        help='rename a column, e.g. --map params="Model Size" (repeatable)',
+    )
+    p.add_argument(
+        "--by", default="data_type", help="fit each group of this column (default data_type)"
+    )
+    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for intervals")
+    p.add_argument(
+        "--holdout",
+        choices=("largest",),
+        help="also fit without the largest budget/model and report the error there",
+    )
+    p.add_argument("--column", default="accuracy", help="accuracy column for --law accuracy")
+    p.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("plot", help="draw the sweep's figures (PNG + PDF)")
+    p.add_argument("sweep_dir")
+    p.add_argument("--out", help="output directory (default: <sweep_dir>/figures)")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("report", help="fits, figures and verdict as one Markdown page")
+    p.add_argument("sweep_dir")
+    p.add_argument("--bootstrap", type=int, default=200)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("verdict", help="which input binds: compute or data, with intervals")
+    p.add_argument("sweep_dir")
+    p.add_argument("--unique-tokens", type=float, help="unique-data pool U (tokens)")
+    p.add_argument("--budget", type=float, help="compute budget C (FLOPs) to judge")
+    p.add_argument("--costs", help="JSON cost model (accelerator and expert prices)")
+    p.add_argument("--bootstrap", type=int, default=200)
+    p.set_defaults(func=cmd_verdict)

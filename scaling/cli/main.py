@@ -1,0 +1,119 @@
+"""``scaling``: the analysis command line (status, plan, fit, plot, report, verdict).
+
+Every subcommand validates its input first and reports bad input in one line
+(``error: ...``, exit status 2), never with a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from scaling.errors import UserError
+
+
+def _sweep_dir(path: str) -> Path:
+    p = Path(path)
+    if not p.is_dir():
+        raise UserError(f"{path}: not a directory; pass a sweep directory such as runs/quickstart")
+    return p
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from scaling import sweep
+
+    root = _sweep_dir(args.sweep_dir)
+    rows = sweep.scan(root)
+    known = {r["run_id"] for r in rows}
+    overrides = None
+    try:
+        from scaling.cli import grid
+
+        overrides = grid.sweep_overrides(root)
+        if overrides is not None:
+            runs, _ = grid.expand(overrides)
+            for run in runs:
+                rid = sweep.run_id(run.to_dict())
+                if rid not in known:
+                    known.add(rid)
+                    rows.append(
+                        {
+                            "run_id": rid,
+                            "data_type": run.data.name,
+                            "model": run.model.name,
+                            "budget_flops": run.budget.flops,
+                            "seed": run.seed,
+                            "state": "pending",
+                        }
+                    )
+    except UserError as exc:
+        print(
+            f"note: could not expand the sweep's grid ({exc}); pending runs not listed",
+            file=sys.stderr,
+        )
+    if not rows:
+        raise UserError(f"{root}: no runs found (no run directories and no multirun.yaml)")
+    order = {s: i for i, s in enumerate(sweep.STATES)}
+    rows.sort(
+        key=lambda r: (
+            order.get(r["state"], 9),
+            str(r.get("data_type")),
+            r.get("budget_flops") or 0,
+            r["run_id"],
+        )
+    )
+    for r in rows:
+        r["progress"] = f"{r['step']}/{r['steps']}" if r.get("steps") else "-"
+        r["eta"] = sweep.format_seconds(r.get("eta_seconds"))
+        r["wall"] = sweep.format_seconds(r.get("wall_seconds"))
+    cols = ["run_id", "state", "data_type", "model", "budget_flops", "progress", "eta", "wall"]
+    if any(r.get("reason") for r in rows):
+        cols.append("reason")
+    print(sweep.format_table(rows, cols))
+    counts = {s: sum(r["state"] == s for r in rows) for s in sweep.STATES}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    eta = max((r.get("eta_seconds") or 0 for r in rows), default=0)
+    tail = f"; running runs finish in about {sweep.format_seconds(eta)}" if eta else ""
+    print(f"\n{len(rows)} runs: {summary}{tail}")
+    if counts["interrupted"] or counts["pending"]:
+        hint = " ".join(overrides) if overrides else "<the same overrides>"
+        print(f"resume with: scaling-train -m {hint}")
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from scaling.cli.plan import print_plan
+
+    return print_plan(list(args.overrides), calibrate=not args.no_calibrate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="scaling", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("status", help="done / running / interrupted / failed / pending, with ETA")
+    p.add_argument("sweep_dir")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("plan", help="every run of a sweep with FLOPs, tokens, epochs, est. time")
+    p.add_argument(
+        "overrides", nargs="*", help="scaling-train overrides, e.g. experiment=quickstart"
+    )
+    p.add_argument("--no-calibrate", action="store_true", help="skip the throughput calibration")
+    p.set_defaults(func=cmd_plan)
+    from scaling.cli import analysis_commands
+
+    analysis_commands.add(sub)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""``scaling plan``: every run of a sweep with FLOPs, tokens, epochs and estimated wall time,
+from a quick throughput calibration on this machine, without training anything."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from scaling import sweep
+from scaling.cli import grid
+from scaling.config import RunConfig
+
+STARTUP_SECONDS = 3.0  # process start, imports, data assembly (measured: 2-5 s per run)
+
+
+def _pool_tokens(run: RunConfig) -> int | None:
+    """Distinct training tokens available to the run, when the sources are finite and known."""
+    from scaling.data.sources import available_tokens
+
+    total = 0
+    for src in run.data.mixture.values():
+        n = available_tokens(src, run.runtime.cache_dir)
+        if n is None:
+            return run.data.unique_tokens
+        total += n
+    if run.data.unique_tokens is not None:
+        total = min(total, run.data.unique_tokens)
+    return total
+
+
+def plan_rows(runs: list[RunConfig], calibrate: bool = True) -> list[dict[str, Any]]:
+    from scaling.calibrate import tokens_per_second
+    from scaling.tokenizer import build_tokenizer
+    from scaling.train import model_shape, plan_run
+
+    rows = []
+    for run in runs:
+        vocab = 257 if run.tokenizer.kind == "byte" else run.tokenizer.vocab_size
+        if run.tokenizer.kind == "pretrained":
+            vocab = build_tokenizer("pretrained", name=run.tokenizer.name).vocab_size
+        plan = plan_run(run, vocab)
+        pool = _pool_tokens(run)
+        seconds = None
+        if calibrate:
+            tps = tokens_per_second(
+                model_shape(run, vocab), run.optim.batch_size, run.runtime.threads
+            )
+            ev = run.eval
+            eval_tokens = len(ev.domains) * (
+                ev.points * ev.tokens_per_domain + ev.final_tokens_per_domain
+            )
+            seconds = STARTUP_SECONDS + plan.tokens / tps + eval_tokens / (3 * tps)
+        rows.append(
+            {
+                "run_id": sweep.run_id(run.to_dict()),
+                "data": run.data.name,
+                "model": run.model.name,
+                "params": run_params(run, vocab),
+                "flops": plan.flops,
+                "steps": plan.steps,
+                "tokens": plan.tokens,
+                "epochs": (plan.tokens / pool) if pool else None,
+                "est_seconds": seconds,
+                "state": sweep.run_state(Path(run.runtime.out_dir) / sweep.run_id(run.to_dict())),
+            }
+        )
+    return rows
+
+
+def run_params(run: RunConfig, vocab: int) -> int:
+    from scaling import flops
+    from scaling.train import model_shape
+
+    return flops.params_for_convention(model_shape(run, vocab), run.budget.convention)
+
+
+def print_plan(overrides: list[str], calibrate: bool = True) -> int:
+    runs, launcher = grid.expand(overrides)
+    n_workers = grid.workers(launcher)
+    print(
+        f"calibrating throughput of {len({r.model.name for r in runs})} model shapes...",
+        file=sys.stderr,
+    )
+    rows = plan_rows(runs, calibrate=calibrate)
+    shown = [{**r, "est_time": sweep.format_seconds(r["est_seconds"])} for r in rows]
+    cols = [
+        "run_id",
+        "data",
+        "model",
+        "params",
+        "flops",
+        "steps",
+        "tokens",
+        "epochs",
+        "est_time",
+        "state",
+    ]
+    print(sweep.format_table(shown, cols))
+    secs = [r["est_seconds"] or 0.0 for r in rows if r["state"] != "done"]
+    total = sum(secs)
+    wall = max(total / n_workers, max(secs, default=0.0))
+    print(
+        f"\n{len(rows)} runs ({len(rows) - len(secs)} done), "
+        f"{sum(r['flops'] for r in rows):.3g} FLOPs, {sum(r['tokens'] for r in rows):.3g} tokens; "
+        f"to run: {sweep.format_seconds(total)} of compute, about "
+        f"{sweep.format_seconds(wall)} wall on {n_workers} worker(s) "
+        f"(launcher {str(launcher.get('_target_', '')).split('.')[-1]})"
+    )
+    out_dirs = sorted({run.runtime.out_dir for run in runs})
+    print(f"results go to {', '.join(out_dirs)}")
+    return 0

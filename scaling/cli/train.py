@@ -1,0 +1,83 @@
+"""``scaling-train``: the Hydra app. One process per run; a multirun is a sweep.
+
+    scaling-train model=m data=frontier budget.flops=3e11       # one run
+    scaling-train experiment=quickstart                         # a sweep (multirun)
+    scaling-train experiment=quickstart +plan=true              # list the runs, train nothing
+    scaling-train experiment=quickstart +rerun_failed=true      # also retry failed runs
+
+User errors print one line (``error: <field>: <what is allowed>``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("WANDB_SILENT", "true")
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from scaling.cli.config import config_dir, register_schema, to_run_config
+from scaling.errors import UserError
+
+
+def _task(cfg: DictConfig) -> None:
+    from scaling.runner import execute
+
+    hc = HydraConfig.get()
+    multirun = hc.mode == RunMode.MULTIRUN
+    try:
+        run = to_run_config(cfg)
+        if multirun:
+            run.runtime.job_index = int(hc.job.num)  # so each local job can take its own GPU
+        execute(run)
+    except UserError as exc:
+        overrides = " ".join(HydraConfig.get().overrides.task)
+        where = f" [{overrides}]" if multirun and overrides else ""
+        print(f"error: {exc}{where}", file=sys.stderr)
+        if not multirun:
+            sys.exit(2)
+
+
+SHORTHANDS = {"+rerun_failed": "runtime.rerun_failed"}
+TRUE = ("true", "1", "yes")
+
+
+def _shorthands(argv: list[str]) -> tuple[list[str], bool]:
+    """Translate ``+rerun_failed=..`` to its runtime field and pull out ``+plan=true``."""
+    out, plan = [], False
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if sep and key == "+plan":
+            plan = value.lower() in TRUE
+        elif sep and key in SHORTHANDS:
+            out.append(f"{SHORTHANDS[key]}={value}")
+        else:
+            out.append(arg)
+    return out, plan
+
+
+def main() -> None:
+    try:
+        path = config_dir()
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    sys.argv[1:], plan = _shorthands(sys.argv[1:])
+    if plan:
+        from scaling.cli.plan import print_plan
+
+        try:
+            sys.exit(print_plan(sys.argv[1:]))
+        except UserError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
+    register_schema()
+    hydra.main(version_base="1.3", config_path=path, config_name="train")(_task)()
+
+
+if __name__ == "__main__":
+    main()
