@@ -237,7 +237,8 @@ def optimal_allocation(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Fig
             ax.set_yscale("log")
             ax.set_xlabel("training FLOPs C")
             ax.set_ylabel(name)
-            ax.legend(loc="upper left")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(loc="upper left")
         ax_n.set_title("Optimal model size (hollow: minimum at the ladder's edge)")
         ax_d.set_title("Optimal training tokens")
         fig.tight_layout(rect=(0, 0.03, 1, 1))

@@ -73,6 +73,12 @@ def flatten_result(rec: dict[str, Any]) -> dict[str, Any]:
         row[f"val_{domain}_bpb"] = m.get("bpb")
     for task, m in rec.get("task", {}).items():
         row[f"acc_{task}"] = m.get("accuracy")
+        for split in ("heldout_split", "train_split"):  # tasks scored on a published test file
+            if f"accuracy_{split}" in m:
+                row[f"acc_{task}_{split}"] = m[f"accuracy_{split}"]
+    sources = rec.get("data_sources") or {}
+    if sources and all("pool_documents" in s for s in sources.values()):
+        row["train_documents"] = sum(s["pool_documents"] for s in sources.values())
     for conv, v in rec.get("flops_by_convention", {}).items():
         row[f"flops_{conv}"] = v
     for conv, v in rec.get("params_by_convention", {}).items():
@@ -90,6 +96,7 @@ def load(path: str | os.PathLike, *, include_failed: bool = False) -> pd.DataFra
     Columns include run_id, sweep, data_type, model, seed, budget_flops, flops (achieved, under
     ``flops_convention``), params (the N of that convention), tokens, unique_tokens, epochs,
     loss (held-out loss on the data type's own domain), val_<domain>_loss/bpb, acc_<task>,
+    train_documents (distinct documents or problems drawn for training),
     flops_<convention>, params_<convention>, params_group_<group>, wall_seconds, ...
     With ``include_failed`` also failed runs (status 'failed', with ``reason``).
     """

@@ -77,19 +77,28 @@ def pool_tokens(sources: dict[str, Any]) -> float | None:
 
 
 def total_data_cost(sources: dict[str, Any]) -> dict[str, float]:
-    """Expert and machine seconds of the unique data a run consumed, over all its sources
-    (per-source rates such as interventions per 1,000 steps stay in ``data_sources``)."""
+    """Expert and machine seconds of the unique data a run consumed, over all its sources, per
+    kept trace and per token; interventions per 1,000 steps averaged over sources weighted by
+    their kept traces (each source's own rates stay in ``data_sources``)."""
     costs = [s["data_cost"] for s in sources.values() if "data_cost" in s]
     if not costs:
         return {}
     expert = sum(c["expert_seconds"] for c in costs)
     tokens = sum(c["tokens"] for c in costs)
+    traces = sum(c["traces"] for c in costs)
+    nan = float("nan")
     return {
         "expert_seconds": expert,
         "machine_seconds": sum(c["machine_seconds"] for c in costs),
-        "traces": sum(c["traces"] for c in costs),
+        "traces": traces,
         "tokens": tokens,
-        "expert_seconds_per_token": expert / tokens if tokens else float("nan"),
+        "expert_seconds_per_token": expert / tokens if tokens else nan,
+        "expert_seconds_per_kept_trace": expert / traces if traces else nan,
+        "interventions_per_1000_steps": (
+            sum(c["interventions_per_1000_steps"] * c["traces"] for c in costs) / traces
+            if traces
+            else nan
+        ),
     }
 
 
