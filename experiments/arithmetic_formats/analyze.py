@@ -24,10 +24,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from scaling import results  # noqa: E402
+from scaling import results
 
 FORMATS = ("plain", "reversed", "scratchpad")
 COLOURS = {"plain": "#4C72B0", "reversed": "#DD8452", "scratchpad": "#55A868"}
