@@ -57,8 +57,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from scaling import fit
 
     df, kind = load_frame(args.path, _mapping(args.map))
-    for note in df.attrs.get("derived", []) if hasattr(df, "attrs") else []:
-        print(f"note: {note}", file=sys.stderr)
+    for column, how in (df.attrs.get("derived") or {}).items():
+        print(f"note: {column} is not in the table; derived as {how}", file=sys.stderr)
     by = args.by if args.by in df.columns else None
     out: dict[str, Any] = {}
     for law in _laws_for(df, args.law, kind):

@@ -117,7 +117,7 @@ def read_table(
             alt = " (or 'flops', to derive tokens = flops / (6 params))" if c == "tokens" else ""
             raise UserError(
                 f"{p}: missing required column '{c}'{alt}; columns present: {present}; "
-                f"map one with mapping {{'{c}': '<your column>'}}"
+                f"rename one with --map {c}=\"<your column>\" (mapping={{'{c}': ...}} in Python)"
             )
     df = validate_columns(df, NUMERIC, path=p)
     df.attrs["derived"] = derived
