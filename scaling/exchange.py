@@ -93,11 +93,18 @@ def compute_to_match(law: Any, loss: float, c_max: float = 1e35) -> float:
 
 
 def shared_domains(df: pd.DataFrame) -> list[str]:
-    return sorted(
-        c[len("val_") : -len("_loss")]
-        for c in df.columns
-        if c.startswith("val_") and c.endswith("_loss") and df[c].notna().all()
-    )
+    """Held-out domains every run was scored on, with the same source (``evalspec_<domain>``,
+    where recorded): a domain rendered differently per data type is not shared."""
+    out = []
+    for c in df.columns:
+        if not (c.startswith("val_") and c.endswith("_loss") and df[c].notna().all()):
+            continue
+        domain = c[len("val_") : -len("_loss")]
+        spec = f"evalspec_{domain}"
+        if spec in df.columns and df[spec].nunique(dropna=False) > 1:
+            continue
+        out.append(domain)
+    return sorted(out)
 
 
 def _percentiles(values: list[float]) -> list[float] | None:
@@ -206,6 +213,25 @@ def task_rate(df: pd.DataFrame, reference: str, treatment: str, task: str) -> Ex
     )
 
 
+def _not_estimated(
+    df: pd.DataFrame, reference: str, treatment: str, task: str, reason: str
+) -> ExchangeRate:
+    top = df[df.data_type == treatment]
+    top = top[top.budget_flops == top.budget_flops.max()]
+    run = top.loc[top[f"acc_{task}"].idxmax()]
+    return ExchangeRate(
+        reference,
+        treatment,
+        f"task:{task}",
+        float(run.budget_flops),
+        str(run.run_id),
+        math.nan,
+        math.nan,
+        {},
+        f"not estimated: {reason}",
+    )
+
+
 def all_rates(
     df: pd.DataFrame, reference: str | None = None, bootstrap: int = 100
 ) -> list[ExchangeRate]:
@@ -223,5 +249,8 @@ def all_rates(
             except UserError:
                 continue
         for col in (c for c in df.columns if c.startswith("acc_") and df[c].notna().all()):
-            out.append(task_rate(df, reference, treatment, col[4:]))
+            try:
+                out.append(task_rate(df, reference, treatment, col[4:]))
+            except UserError as exc:  # too few budgets for the sigmoid: say so, do not fail
+                out.append(_not_estimated(df, reference, treatment, col[4:], str(exc)))
     return out

@@ -75,7 +75,9 @@ def flatten_result(rec: dict[str, Any]) -> dict[str, Any]:
         row[f"acc_{task}"] = m.get("accuracy")
         for split in ("heldout_split", "train_split"):  # tasks scored on a published test file
             if f"accuracy_{split}" in m:
-                row[f"acc_{task}_{split}"] = m[f"accuracy_{split}"]
+                row[f"{split}_acc_{task}"] = m[f"accuracy_{split}"]
+    for domain, spec in rec.get("eval_specs", {}).items():
+        row[f"evalspec_{domain}"] = spec
     sources = rec.get("data_sources") or {}
     if sources and all("pool_documents" in s for s in sources.values()):
         row["train_documents"] = sum(s["pool_documents"] for s in sources.values())

@@ -102,6 +102,21 @@ def total_data_cost(sources: dict[str, Any]) -> dict[str, float]:
     }
 
 
+def eval_specs(run: RunConfig) -> dict[str, str]:
+    """A short hash of each eval domain's source: runs share a held-out domain only when these
+    agree (a domain rendered per data type, as in experiment=arithmetic_formats, is not shared)."""
+    import dataclasses
+    import hashlib
+    import json
+
+    return {
+        name: hashlib.sha256(
+            json.dumps(dataclasses.asdict(src), sort_keys=True, default=str).encode()
+        ).hexdigest()[:12]
+        for name, src in run.eval.domains.items()
+    }
+
+
 def build_record(run: RunConfig, rid: str, res: Any) -> dict[str, Any]:
     """The result.json record: identity, shape, budget, measurements, provenance."""
     conv = run.budget.convention
@@ -138,6 +153,7 @@ def build_record(run: RunConfig, rid: str, res: Any) -> dict[str, Any]:
         "loss": res.final_eval[own]["loss"] if own in res.final_eval else None,
         "bpb": res.final_eval[own]["bpb"] if own in res.final_eval else None,
         "val": res.final_eval,
+        "eval_specs": eval_specs(run),
         "task": res.task,
         "flops_by_convention": res.flops_by_convention,
         "params_by_convention": res.params,

@@ -368,6 +368,13 @@ def _rate_statements(rates: list[dict[str, Any]]) -> list[str]:
                     + f", and {trt}'s best run at C={r['budget_flops']:.2g} equals "
                     f"{_num(m, 'x')} its compute spent on {ref} data"
                 )
+        elif str(r.get("note") or "").startswith("not estimated"):
+            s = (
+                f"On the verified task '{what}', the compute {ref} data needs to match {trt} "
+                f"is {r['note']}."
+            )
+            out.append(s)
+            continue
         elif m is None:
             s = (
                 f"On the verified task '{what}', {ref} data does not reach {trt}'s best "

@@ -141,3 +141,22 @@ def test_status_on_the_sweep(smoke_sweep):
     )
     assert proc.returncode == 0, proc.stderr
     assert "24 runs: 24 done" in proc.stdout
+
+
+def test_notebook_runs_on_the_sweep(smoke_sweep):
+    """Every code cell of notebooks/explore_sweep.ipynb, in order, on the smoke sweep."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    nb = json.loads(
+        (Path(__file__).resolve().parents[1] / "notebooks/explore_sweep.ipynb").read_text()
+    )
+    out, _ = smoke_sweep
+    scope: dict = {}
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        src = "".join(cell["source"]).replace("Path('../runs/quickstart')", f"Path({str(out)!r})")
+        src = src.replace("bootstrap=100", "bootstrap=5")
+        exec(compile(src, "explore_sweep.ipynb", "exec"), scope)
+    assert len(scope["df"]) == 24 and set(scope["fits"]) == {"web", "frontier"}

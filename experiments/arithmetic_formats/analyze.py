@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -47,8 +48,8 @@ def summarise(df: pd.DataFrame) -> list[dict]:
         "loss",
         "acc_arithmetic",
         "acc_lee2023",
-        "acc_lee2023_heldout_split",
-        "acc_lee2023_train_split",
+        "heldout_split_acc_lee2023",
+        "train_split_acc_lee2023",
     ]
     keep = [c for c in keep if c in df]
     out = df[keep].sort_values(["fmt", "params", "budget_flops"])
@@ -74,6 +75,7 @@ def figure(df: pd.DataFrame, path: Path) -> None:
     axes[1].set_xlabel("training problems drawn")
     for ax in axes:
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_ylabel("exact-match accuracy (%)")
         ax.set_ylim(-2, 102)
         ax.grid(alpha=0.3, which="both")

@@ -74,7 +74,9 @@ class ChinchillaLaw:
         """Loss at N parameters and D tokens (Hoffmann et al. 2022, eq. 2)."""
         n = np.asarray(N, dtype=float)
         d = np.asarray(D, dtype=float)
-        out = self.E + self.A / n**self.alpha + self.B / d**self.beta
+        # N or D of 0 gives an infinite loss, the law's limit
+        with np.errstate(divide="ignore", over="ignore"):
+            out = self.E + self.A / n**self.alpha + self.B / d**self.beta
         return scalar_or_array(out, np.broadcast(n, d))
 
     @property
