@@ -12,6 +12,7 @@ identity (``scaling.sweep.run_id``); ``runtime`` and ``logger`` do not.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -292,6 +293,9 @@ class TaskEvalConfig:
     # A published test set instead of generated problems (e.g. Lee et al. 2023's
     # ``a+b=c`` lines for ``arithmetic``); ``n_problems`` of them, a seeded subsample.
     problems_file: str | None = None
+    # when problems_file does not exist: "error" (stop before training) or "skip" the task
+    # with a warning (for shared configs that point at optional files)
+    if_missing: str = "error"
 
 
 @dataclass
@@ -322,7 +326,20 @@ class EvalConfig:
         for key, task in self.tasks.items():
             _require(task.n_problems >= 0, f"eval.tasks.{key}.n_problems", "must be >= 0")
             _positive_int(task.max_new_tokens, f"eval.tasks.{key}.max_new_tokens")
-            if task.problems_file is not None and not Path(task.problems_file).is_file():
+            _require(
+                task.if_missing in ("error", "skip"),
+                f"eval.tasks.{key}.if_missing",
+                f"{task.if_missing!r} is not one of error, skip",
+            )
+            missing = task.problems_file is not None and not Path(task.problems_file).is_file()
+            if missing and task.if_missing == "skip":
+                print(
+                    f"warning: eval.tasks.{key}.problems_file={task.problems_file!r} not found; "
+                    "task skipped (if_missing=skip)",
+                    file=sys.stderr,
+                )
+                task.n_problems = 0
+            elif missing:
                 raise UserError(
                     f"eval.tasks.{key}.problems_file={task.problems_file!r}: no such file; give "
                     "an existing test file or set it to null to use generated problems"

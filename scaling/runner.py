@@ -332,6 +332,15 @@ def _truncate_metrics(path: Path, step: int) -> None:
     os.replace(tmp, path)
 
 
+def remove_stale_temporaries(run_dir: Path) -> list[Path]:
+    """Delete half-written ``.<name>.<pid>.tmp`` files of atomic writes a killed holder left
+    behind (only called with the run's lock held, so no live writer owns them)."""
+    stale = sorted(run_dir.glob(".*.tmp"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def execute(run: RunConfig) -> dict[str, Any] | None:
     """Train ``run`` into ``<runtime.out_dir>/<run_id>`` unless it is done or held elsewhere.
 
@@ -363,6 +372,7 @@ def execute(run: RunConfig) -> dict[str, Any] | None:
         if sweep.run_state(run_dir) == "done":  # finished while we were starting
             print(f"[{rid}] done already, skipped", file=sys.stderr)
             return results.read_json(run_dir / results.RESULT)
+        remove_stale_temporaries(run_dir)
         return _train_locked(run, rid, run_dir, trainer, lock)
     finally:
         lock.release()
