@@ -112,7 +112,12 @@ def _percentiles(values: list[float]) -> list[float] | None:
     v = [x for x in values if not math.isnan(x)]
     if len(v) < 10:
         return None
-    return [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))]
+    # no interpolation (outward-rounded order statistics): an infinite tail stays infinite
+    # instead of turning into inf - inf = nan
+    return [
+        float(np.percentile(v, 2.5, method="lower")),
+        float(np.percentile(v, 97.5, method="higher")),
+    ]
 
 
 def loss_rate(

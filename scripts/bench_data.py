@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     byte = build_tokenizer("byte")
     with tempfile.TemporaryDirectory() as cache:
         t0 = time.perf_counter()
-        docs = installed_docs.mine(["stdlib"])
+        docs = list(installed_docs.mine(["stdlib"]))
         dt = time.perf_counter() - t0
         mb = sum(len(d.text.encode()) for d in docs) / 1e6
         out["installed_docs_mine_cold"] = {

@@ -75,7 +75,7 @@ class ChinchillaLaw:
         n = np.asarray(N, dtype=float)
         d = np.asarray(D, dtype=float)
         # N or D of 0 gives an infinite loss, the law's limit
-        with np.errstate(divide="ignore", over="ignore"):
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             out = self.E + self.A / n**self.alpha + self.B / d**self.beta
         return scalar_or_array(out, np.broadcast(n, d))
 
