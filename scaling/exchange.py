@@ -191,50 +191,24 @@ def task_rate(df: pd.DataFrame, reference: str, treatment: str, task: str) -> Ex
     acc_t, c_t = float(run[col]), float(run.flops)
     best = ref.loc[ref.groupby("budget_flops")[col].idxmax()]
     ref_max = float(ref[col].max())
+
+    def rate(multiplier: float, note: str = "") -> ExchangeRate:
+        at = (reference, treatment, f"task:{task}", float(run.budget_flops), str(run.run_id))
+        return ExchangeRate(*at, math.nan, multiplier, {}, note)
+
     if ref_max <= 0.0 or (ref_max < acc_t and best[col].nunique() < 3):
-        return ExchangeRate(
-            reference,
-            treatment,
-            f"task:{task}",
-            float(run.budget_flops),
-            str(run.run_id),
-            math.nan,
+        return rate(
             math.inf,
-            {},
             f"{reference} reaches at most {ref_max:.0%} on {task} at up to "
             f"C={ref.flops.max():.2g} FLOPs, {treatment} {acc_t:.0%} at C={c_t:.2g}: not "
             f"reachable with {reference} data within this sweep",
         )
-    sig = fit_accuracy(best.flops, best[col], against="log_flops")
+    try:
+        sig = fit_accuracy(best.flops, best[col], against="log_flops")
+    except UserError as exc:  # too few budgets for the sigmoid: say so, do not fail
+        return rate(math.nan, f"not estimated: {exc}")
     c_r = float(sig.inverse(acc_t))
-    return ExchangeRate(
-        reference,
-        treatment,
-        f"task:{task}",
-        float(run.budget_flops),
-        str(run.run_id),
-        math.nan,
-        c_r / c_t if math.isfinite(c_r) else math.inf,
-    )
-
-
-def _not_estimated(
-    df: pd.DataFrame, reference: str, treatment: str, task: str, reason: str
-) -> ExchangeRate:
-    top = df[df.data_type == treatment]
-    top = top[top.budget_flops == top.budget_flops.max()]
-    run = top.loc[top[f"acc_{task}"].idxmax()]
-    return ExchangeRate(
-        reference,
-        treatment,
-        f"task:{task}",
-        float(run.budget_flops),
-        str(run.run_id),
-        math.nan,
-        math.nan,
-        {},
-        f"not estimated: {reason}",
-    )
+    return rate(c_r / c_t if math.isfinite(c_r) else math.inf)
 
 
 def all_rates(
@@ -254,8 +228,5 @@ def all_rates(
             except UserError:
                 continue
         for col in (c for c in df.columns if c.startswith("acc_") and df[c].notna().all()):
-            try:
-                out.append(task_rate(df, reference, treatment, col[4:]))
-            except UserError as exc:  # too few budgets for the sigmoid: say so, do not fail
-                out.append(_not_estimated(df, reference, treatment, col[4:], str(exc)))
+            out.append(task_rate(df, reference, treatment, col[4:]))
     return out
