@@ -6,7 +6,7 @@ ConfigStore (only ``scaling.cli`` imports Hydra) and turns the composed config i
 ``RunConfig`` with ``OmegaConf.to_object``, which runs the validation below.
 
 The *scientific* sections (model, data, budget, optim, tokenizer, eval, seed) define a run's
-identity (``scaling.sweep.run_id``); ``runtime`` and ``logger`` do not.
+identity (``scaling.sweep.run_id``); ``runtime``, ``logger`` and ``grid`` do not.
 """
 
 from __future__ import annotations
@@ -361,6 +361,37 @@ class LoggerConfig:
 
 
 @dataclass
+class GridConfig:
+    """Which points of a sweep's grid are trained; not part of a run's identity.
+
+    Hoffmann et al. (2022, §3.2, Approach 2) sample each isoFLOP profile with model sizes around
+    that budget's optimum. A run whose tokens per parameter (D/N, N under ``budget.convention``)
+    falls outside [``min_tokens_per_param``, ``max_tokens_per_param``] is skipped: nothing is
+    trained or written, and ``scaling plan``/``status`` list it as ``skipped``. None = no bound.
+    """
+
+    min_tokens_per_param: float | None = None
+    max_tokens_per_param: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("min_tokens_per_param", "max_tokens_per_param"):
+            value = getattr(self, name)
+            if value is not None:
+                _require(
+                    isinstance(value, int | float) and math.isfinite(value) and value > 0,
+                    f"grid.{name}",
+                    f"must be a positive number or null, got {value!r}",
+                )
+                setattr(self, name, float(value))
+        lo, hi = self.min_tokens_per_param, self.max_tokens_per_param
+        _require(
+            lo is None or hi is None or lo < hi,
+            "grid.min_tokens_per_param",
+            f"must be below grid.max_tokens_per_param, got {lo} >= {hi}",
+        )
+
+
+@dataclass
 class RuntimeConfig:
     """How a run executes; not part of its identity."""
 
@@ -405,6 +436,7 @@ class RunConfig:
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+    grid: GridConfig = field(default_factory=GridConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     def __post_init__(self) -> None:

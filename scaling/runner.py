@@ -345,7 +345,8 @@ def execute(run: RunConfig) -> dict[str, Any] | None:
     """Train ``run`` into ``<runtime.out_dir>/<run_id>`` unless it is done or held elsewhere.
 
     Resumes from ``checkpoint.pt`` when an earlier attempt was interrupted. Returns the result
-    record, or None when the run failed (status.json says why) or another process holds it.
+    record, or None when the run failed (status.json says why), another process holds it, or
+    the grid window skips it (nothing is written).
     Config errors (UserError) propagate before anything is written: the CLI prints one line.
     """
     from scaling.lock import RunLock
@@ -358,6 +359,12 @@ def execute(run: RunConfig) -> dict[str, Any] | None:
         return results.read_json(run_dir / results.RESULT)
     if state == "failed" and not run.runtime.rerun_failed:
         print(f"[{rid}] failed before, skipped (rerun with +rerun_failed=true)", file=sys.stderr)
+        return None
+    from scaling import budget
+
+    outside = budget.outside_window(run, budget.planned_vocab(run))
+    if outside:
+        print(f"[{rid}] outside the grid window ({outside}), skipped", file=sys.stderr)
         return None
     from scaling.train import Trainer  # torch is imported only to train
 

@@ -78,7 +78,7 @@ def run_state(run_dir: Path) -> str:
     return state
 
 
-STATES = ("done", "running", "interrupted", "failed", "pending")
+STATES = ("done", "running", "interrupted", "failed", "pending", "skipped")
 
 
 def scan(sweep_dir: Path) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from scaling import flops as F
+from scaling.budget import model_shape, plan_run
 from scaling.config import RunConfig, TaskEvalConfig
 from scaling.data.stream import TokenStream, build_eval_stream, build_train_stream
 from scaling.errors import UserError
@@ -67,28 +68,6 @@ class RunResult:
     tokenizer: dict[str, Any]
     curve: list[dict[str, Any]] = field(default_factory=list)
     evals: list[dict[str, Any]] = field(default_factory=list)
-
-
-def model_shape(run: RunConfig, vocab_size: int) -> F.Shape:
-    m = run.model
-    return F.Shape(
-        m.n_layer, m.d_model, m.n_head, int(m.d_ff), m.context, vocab_size, m.tie_embeddings
-    )
-
-
-def plan_run(run: RunConfig, vocab_size: int) -> F.BudgetPlan:
-    """Steps and tokens for the run's budget; a budget below one step is a UserError."""
-    shape = model_shape(run, vocab_size)
-    tokens_per_step = run.optim.batch_size * run.model.context
-    plan = F.plan_budget(shape, run.budget.flops, run.budget.convention, tokens_per_step)
-    if plan.steps < 1:
-        one_step = plan.flops_per_token * tokens_per_step
-        raise UserError(
-            f"budget.flops={run.budget.flops:.3g} buys less than one optimizer step of model "
-            f"{run.model.name!r} ({one_step:.3g} FLOPs per step under {run.budget.convention}); "
-            f"raise budget.flops to at least {one_step:.3g} or use a smaller model or batch"
-        )
-    return plan
 
 
 def lr_at(

@@ -32,11 +32,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
         overrides = grid.sweep_overrides(root)
         if overrides is not None:
+            from scaling.budget import outside_window, planned_vocab
+
             runs, _ = grid.expand(overrides)
             for run in runs:
                 rid = sweep.run_id(run.to_dict())
                 if rid not in known:
                     known.add(rid)
+                    outside = outside_window(run, planned_vocab(run))
                     rows.append(
                         {
                             "run_id": rid,
@@ -44,7 +47,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                             "model": run.model.name,
                             "budget_flops": run.budget.flops,
                             "seed": run.seed,
-                            "state": "pending",
+                            "state": "skipped" if outside else "pending",
+                            "reason": outside,
                         }
                     )
     except UserError as exc:

@@ -30,19 +30,17 @@ def _pool_tokens(run: RunConfig) -> int | None:
 
 
 def plan_rows(runs: list[RunConfig], calibrate: bool = True) -> list[dict[str, Any]]:
+    from scaling.budget import model_shape, outside_window, plan_run, planned_vocab
     from scaling.calibrate import tokens_per_second
-    from scaling.tokenizer import build_tokenizer
-    from scaling.train import model_shape, plan_run
 
     rows = []
     for run in runs:
-        vocab = 257 if run.tokenizer.kind == "byte" else run.tokenizer.vocab_size
-        if run.tokenizer.kind == "pretrained":
-            vocab = build_tokenizer("pretrained", name=run.tokenizer.name).vocab_size
+        vocab = planned_vocab(run)
         plan = plan_run(run, vocab)
         pool = _pool_tokens(run)
+        skipped = outside_window(run, vocab)
         seconds = None
-        if calibrate:
+        if calibrate and not skipped:
             tps = tokens_per_second(
                 model_shape(run, vocab), run.optim.batch_size, run.runtime.threads
             )
@@ -62,7 +60,10 @@ def plan_rows(runs: list[RunConfig], calibrate: bool = True) -> list[dict[str, A
                 "tokens": plan.tokens,
                 "epochs": (plan.tokens / pool) if pool else None,
                 "est_seconds": seconds,
-                "state": sweep.run_state(Path(run.runtime.out_dir) / sweep.run_id(run.to_dict())),
+                "state": "skipped"
+                if skipped
+                else sweep.run_state(Path(run.runtime.out_dir) / sweep.run_id(run.to_dict())),
+                "reason": skipped,
             }
         )
     return rows
@@ -70,7 +71,7 @@ def plan_rows(runs: list[RunConfig], calibrate: bool = True) -> list[dict[str, A
 
 def run_params(run: RunConfig, vocab: int) -> int:
     from scaling import flops
-    from scaling.train import model_shape
+    from scaling.budget import model_shape
 
     return flops.params_for_convention(model_shape(run, vocab), run.budget.convention)
 
@@ -96,13 +97,19 @@ def print_plan(overrides: list[str], calibrate: bool = True) -> int:
         "est_time",
         "state",
     ]
+    if any(r["reason"] for r in rows):
+        cols.append("reason")
     print(sweep.format_table(shown, cols))
-    secs = [r["est_seconds"] or 0.0 for r in rows if r["state"] != "done"]
+    trained = [r for r in rows if r["state"] != "skipped"]
+    secs = [r["est_seconds"] or 0.0 for r in trained if r["state"] != "done"]
     total = sum(secs)
     wall = max(total / n_workers, max(secs, default=0.0))
+    skipped = len(rows) - len(trained)
     print(
-        f"\n{len(rows)} runs ({len(rows) - len(secs)} done), "
-        f"{sum(r['flops'] for r in rows):.3g} FLOPs, {sum(r['tokens'] for r in rows):.3g} tokens; "
+        f"\n{len(trained)} runs ({len(trained) - len(secs)} done"
+        + (f"; {skipped} more skipped by the grid window" if skipped else "")
+        + f"), {sum(r['flops'] for r in trained):.3g} FLOPs, "
+        f"{sum(r['tokens'] for r in trained):.3g} tokens; "
         f"to run: {sweep.format_seconds(total)} of compute, about "
         f"{sweep.format_seconds(wall)} wall on {n_workers} worker(s) "
         f"(launcher {str(launcher.get('_target_', '')).split('.')[-1]})"

@@ -1,0 +1,73 @@
+"""A run's compute plan without torch: its model shape, the steps and tokens its FLOP budget
+buys, and whether a sweep's grid window trains it at all.
+
+The grid window follows Hoffmann et al. (2022, §3.2, Approach 2): each isoFLOP profile is
+sampled with model sizes around that budget's optimum rather than every size at every budget.
+A plain Hydra product grid does the same with ``grid.min_tokens_per_param`` and
+``grid.max_tokens_per_param``: a point whose tokens per parameter D/N (N under
+``budget.convention``) falls outside the window is skipped, which drops the far corners of the
+grid (the smallest model at the largest budget is the most expensive run of a CPU sweep and
+lies far from every optimum).
+"""
+
+from __future__ import annotations
+
+from scaling import flops as F
+from scaling.config import RunConfig
+from scaling.errors import UserError
+
+BYTE_VOCAB = 257
+
+
+def model_shape(run: RunConfig, vocab_size: int) -> F.Shape:
+    m = run.model
+    return F.Shape(
+        m.n_layer, m.d_model, m.n_head, int(m.d_ff), m.context, vocab_size, m.tie_embeddings
+    )
+
+
+def plan_run(run: RunConfig, vocab_size: int) -> F.BudgetPlan:
+    """Steps and tokens for the run's budget; a budget below one step is a UserError."""
+    shape = model_shape(run, vocab_size)
+    tokens_per_step = run.optim.batch_size * run.model.context
+    plan = F.plan_budget(shape, run.budget.flops, run.budget.convention, tokens_per_step)
+    if plan.steps < 1:
+        one_step = plan.flops_per_token * tokens_per_step
+        raise UserError(
+            f"budget.flops={run.budget.flops:.3g} buys less than one optimizer step of model "
+            f"{run.model.name!r} ({one_step:.3g} FLOPs per step under {run.budget.convention}); "
+            f"raise budget.flops to at least {one_step:.3g} or use a smaller model or batch"
+        )
+    return plan
+
+
+def planned_vocab(run: RunConfig) -> int:
+    """The vocabulary size a run is planned with: 257 bytes, the BPE target size, or the
+    pretrained tokenizer's own size (loaded by name)."""
+    if run.tokenizer.kind == "byte":
+        return BYTE_VOCAB
+    if run.tokenizer.kind == "pretrained":
+        from scaling.tokenizer import build_tokenizer
+
+        return build_tokenizer("pretrained", name=run.tokenizer.name).vocab_size
+    return int(run.tokenizer.vocab_size)
+
+
+def tokens_per_param(run: RunConfig, vocab_size: int) -> float:
+    """D/N of the run: planned training tokens over parameters under ``budget.convention``."""
+    shape = model_shape(run, vocab_size)
+    params = F.params_for_convention(shape, run.budget.convention)
+    return plan_run(run, vocab_size).tokens / params
+
+
+def outside_window(run: RunConfig, vocab_size: int) -> str | None:
+    """Why the grid window skips this run, or None when it is trained."""
+    lo, hi = run.grid.min_tokens_per_param, run.grid.max_tokens_per_param
+    if lo is None and hi is None:
+        return None
+    ratio = tokens_per_param(run, vocab_size)
+    if lo is not None and ratio < lo:
+        return f"{ratio:.3g} tokens/param < grid.min_tokens_per_param={lo:g}"
+    if hi is not None and ratio > hi:
+        return f"{ratio:.3g} tokens/param > grid.max_tokens_per_param={hi:g}"
+    return None
