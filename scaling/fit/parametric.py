@@ -109,8 +109,9 @@ class ChinchillaLaw:
         N_opt = G (C/6)^a and D_opt = G^-1 (C/6)^b.
         """
         c = np.asarray(C, dtype=float)
-        n_opt = self.G * (c / 6.0) ** self.a
-        d_opt = (c / 6.0) ** self.b / self.G
+        with np.errstate(divide="ignore", invalid="ignore"):  # degenerate fits give inf/nan
+            n_opt = self.G * (c / 6.0) ** self.a
+            d_opt = (c / 6.0) ** self.b / self.G
         return scalar_or_array(n_opt, C), scalar_or_array(d_opt, C)
 
     def params(self) -> dict[str, float]:
