@@ -177,11 +177,20 @@ def test_pretrained_hub_id_offline_fails_fast_with_one_line(monkeypatch):
     assert "unreachable" in msg and "save_pretrained" in msg and "\n" not in msg
 
 
-def test_vocabularies_beyond_the_token_stream_dtype_are_refused_or_held():
-    try:
-        bpe._check_stream_ids(70_000, "tokenizer.name='big'")
-    except UserError as exc:  # streams of uint16 ids: refuse rather than wrap ids silently
-        assert "does not fit the token streams" in str(exc)
+def test_vocabularies_beyond_uint16_are_held_exactly():
+    """Streams switch to uint32 ids above 65,536 tokens instead of wrapping ids silently."""
+    bpe._check_stream_ids(70_000, "tokenizer.name='big'")  # no error: the top id round-trips
+    from scaling.data.documents import Document
+    from scaling.data.stream import encode_document
+
+    class Big:
+        vocab_size, eos_id = 70_000, 69_999
+
+        def encode(self, text):
+            return np.array([69_998], dtype=np.uint32)
+
+    enc = encode_document(Document("d", "x"), Big())
+    assert enc.tokens.dtype == np.uint32 and enc.tokens.tolist() == [69_998, 69_999]
 
 
 # ---- end to end --------------------------------------------------------------------------------

@@ -155,6 +155,7 @@ def _check_stream_ids(vocab_size: int, where: str) -> None:
 
     class _Probe:
         eos_id = top
+        vocab_size = top + 1
 
         def encode(self, text: str) -> np.ndarray:
             return np.array([top], dtype=np.uint32)
@@ -167,7 +168,7 @@ def _check_stream_ids(vocab_size: int, where: str) -> None:
     if not held:
         raise UserError(
             f"{where}: a vocabulary of {vocab_size} ids does not fit the token streams "
-            "(scaling.data.stream packs uint16 ids, at most 65536); use a tokenizer with a "
+            "(scaling.data.token_cache packs uint16 or uint32 ids); use a tokenizer with a "
             "smaller vocabulary"
         )
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from scaling.config import SourceConfig
@@ -32,12 +34,31 @@ def derive_seed(*parts: object) -> int:
 
 @dataclass
 class SourceStream:
-    """Documents of one source in training order; ``stats`` fills in while it is consumed."""
+    """Documents of one source in training order; ``stats`` fills in while it is consumed.
+
+    For the token cache (``scaling.data.token_cache``): a finite source also gives its split's
+    documents in canonical order (``split_docs``) and the run's order over them (``order``,
+    indices; ``documents`` is ``split_docs[i] for i in order``); a generated source gives
+    ``make_chunk(i) -> (documents, counters)`` and the ``cache_key`` of its chunk sequence.
+    """
 
     name: str
     documents: Iterator[Document]
     provenance: dict[str, Any]
     stats: dict[str, float] = field(default_factory=dict)
+    split_docs: list[Document] | None = None
+    order: list[int] | None = None
+    make_chunk: Callable[[int], tuple[list[Document], dict[str, float]]] | None = None
+    cache_key: dict[str, Any] | None = None
+    split: str = "train"
+
+
+def _run_order(n: int, name: str, split: str, seed: int, max_documents: int | None) -> list[int]:
+    """The run's document order: a seeded shuffle of the split (the same permutation
+    ``random.shuffle`` applies to a list of ``n`` documents), cut to ``max_documents``."""
+    order = list(range(n))
+    random.Random(derive_seed("shuffle", name, split, seed)).shuffle(order)
+    return order[:max_documents] if max_documents else order
 
 
 def _installed_docs(src: SourceConfig, cache_dir: str | None) -> tuple[list[Document], dict]:
@@ -70,8 +91,35 @@ def _example_document(gen: Any, ex: Any, form: str) -> Document:
     return Document(doc_id=ex.uid, text="".join(t for t, _ in segments), segments=segments)
 
 
+def _generator_chunk_maker(
+    src: SourceConfig, split: str, seed: int
+) -> Callable[[int], tuple[list[Document], dict[str, float]]]:
+    """``make_chunk(i)``: chunk ``i`` of the split's problems (after the correction pipeline,
+    if any) as documents, and the chunk's additive correction counters."""
+    from scaling.data import generators
+
+    gen = generators.get(src.generator, **dict(src.params))
+    corr = src.correction
+    use_correction = corr.mode != "raw" or corr.epsilon > 0
+
+    def make_chunk(chunk: int) -> tuple[list[Document], dict[str, float]]:
+        chunk_seed = derive_seed("generator", src.generator, split, seed, chunk)
+        examples = gen.generate(_CHUNK, seed=chunk_seed, split=split)
+        stats: dict[str, float] = {}
+        if use_correction:
+            from scaling.data.correction import apply_correction
+
+            result = apply_correction(gen, examples, corr, seed=chunk_seed)
+            _accumulate(stats, result.stats)
+            examples = result.kept
+        return [_example_document(gen, ex, src.form) for ex in examples], stats
+
+    return make_chunk
+
+
 def _generator_documents(
-    src: SourceConfig, split: str, seed: int, stats: dict[str, float]
+    make_chunk: Callable[[int], tuple[list[Document], dict[str, float]]],
+    stats: dict[str, float],
 ) -> Iterator[Document]:
     """Problems of the split drawn i.i.d. from the generator, in chunks, without end.
 
@@ -79,24 +127,29 @@ def _generator_documents(
     its length (de-duplicating would exhaust the small 1-digit space and shift longer runs
     toward harder problems). A finite pool is what ``data.unique_tokens`` is for.
     """
-    from scaling.data import generators
-
-    gen = generators.get(src.generator, **dict(src.params))
-    corr = src.correction
-    use_correction = corr.mode != "raw" or corr.epsilon > 0
     chunk = 0
     while True:
-        chunk_seed = derive_seed("generator", src.generator, split, seed, chunk)
-        examples = gen.generate(_CHUNK, seed=chunk_seed, split=split)
+        docs, new = make_chunk(chunk)
         chunk += 1
-        if use_correction:
-            from scaling.data.correction import apply_correction
+        _accumulate(stats, new)
+        yield from docs
 
-            result = apply_correction(gen, examples, corr, seed=chunk_seed)
-            _accumulate(stats, result.stats)
-            examples = result.kept
-        for ex in examples:
-            yield _example_document(gen, ex, src.form)
+
+def generator_code_sha256(name: str) -> str:
+    """sha256 of the source files that decide a generated source's bytes: the generator's
+    module, the generators' base, the correction pipeline and this module (cache keys include
+    it)."""
+    import inspect
+
+    from scaling.data import correction, generators
+    from scaling.data.generators import base
+
+    digest = hashlib.sha256()
+    gen_module = inspect.getmodule(type(generators.get(name)))
+    modules = (gen_module, base, correction, sys.modules[__name__])
+    for module in modules:
+        digest.update(Path(inspect.getfile(module)).read_bytes())
+    return digest.hexdigest()
 
 
 def _accumulate(stats: dict[str, float], new: dict[str, Any]) -> None:
@@ -116,13 +169,11 @@ def open_source(
         raise ValueError(f"split must be one of {SPLITS}")
     if src.kind == "installed_docs":
         docs, provenance = _installed_docs(src, cache_dir)
-        docs = _split_docs(docs, split)
-        random.Random(derive_seed("shuffle", name, split, seed)).shuffle(docs)
-        if src.max_documents:
-            docs = docs[: src.max_documents]
-        provenance["split_documents"] = len(docs)
-        provenance["split_bytes"] = sum(len(d.text.encode()) for d in docs)
-        return SourceStream(name, iter(docs), provenance)
+        split_docs = _split_docs(docs, split)
+        order = _run_order(len(split_docs), name, split, seed, src.max_documents)
+        provenance["split_documents"] = len(order)
+        provenance["split_bytes"] = sum(len(split_docs[i].text.encode()) for i in order)
+        return _finite(name, split, split_docs, order, provenance)
     if src.kind == "generator":
         stats: dict[str, float] = {}
         provenance = {
@@ -132,17 +183,48 @@ def open_source(
             "params": dict(src.params),
             "correction": _correction_summary(src),
         }
-        return SourceStream(name, _generator_documents(src, split, seed, stats), provenance, stats)
+        make_chunk = _generator_chunk_maker(src, split, seed)
+        key = {
+            "name": f"gen-{src.generator}",
+            "generator": src.generator,
+            "params": dict(src.params),
+            "form": src.form,
+            "correction": _correction_summary(src),
+            "split": split,
+            "seed": seed,
+            "chunk": _CHUNK,
+            "code_sha256": generator_code_sha256(src.generator),
+        }
+        return SourceStream(
+            name,
+            _generator_documents(make_chunk, stats),
+            provenance,
+            stats,
+            make_chunk=make_chunk,
+            cache_key=key,
+            split=split,
+        )
     if src.kind in ("local", "hf"):
         from scaling.data import external
 
         docs, provenance = external.load(src, cache_dir=cache_dir)
-        docs = external.split(docs, split)
-        random.Random(derive_seed("shuffle", name, split, seed)).shuffle(docs)
-        if src.max_documents:
-            docs = docs[: src.max_documents]
-        return SourceStream(name, iter(docs), provenance)
+        split_docs = external.split(docs, split)
+        order = _run_order(len(split_docs), name, split, seed, src.max_documents)
+        return _finite(name, split, split_docs, order, provenance)
     raise UserError(f"source kind {src.kind!r} is not supported")
+
+
+def _finite(
+    name: str, split: str, split_docs: list[Document], order: list[int], provenance: dict
+) -> SourceStream:
+    return SourceStream(
+        name,
+        (split_docs[i] for i in order),
+        provenance,
+        split_docs=split_docs,
+        order=order,
+        split=split,
+    )
 
 
 def available_tokens(src: SourceConfig, cache_dir: str | None = None) -> int | None:

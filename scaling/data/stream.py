@@ -15,23 +15,18 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from scaling.config import DataConfig, SourceConfig
+from scaling.data import token_cache
 from scaling.data.documents import Document
-from scaling.data.sources import derive_seed, open_source
+from scaling.data.sources import SourceStream, derive_seed, open_source
 from scaling.errors import UserError
 from scaling.tokenizer import Tokenizer
-
-# roles that count toward the loss under each data.loss_mask setting; "text" is plain prose
-_SUPERVISED = {
-    "all": {"prompt", "trace", "answer", "text"},
-    "trace_and_answer": {"trace", "answer", "text"},
-    "answer": {"answer", "text"},
-}
 
 
 @dataclass
@@ -66,22 +61,41 @@ class TokenStream:
 
 
 def encode_document(doc: Document, tok: Tokenizer, loss_mask: str = "all") -> EncodedDoc:
-    supervised = _SUPERVISED[loss_mask]
-    toks, masks = [], []
-    for text, role in doc.parts():
-        ids = tok.encode(text)
-        toks.append(ids)
-        masks.append(np.full(len(ids), role in supervised, dtype=bool))
-    toks.append(np.array([tok.eos_id], dtype=np.uint16))
-    masks.append(np.ones(1, dtype=bool))
-    return EncodedDoc(np.concatenate(toks).astype(np.uint16), np.concatenate(masks))
+    tokens, roles = token_cache.encode_roles(doc, tok)
+    return EncodedDoc(tokens, token_cache.supervised_table(loss_mask)[roles])
 
 
 def _take(
-    stream: Any, tok: Tokenizer, loss_mask: str, quota: int
+    stream: SourceStream,
+    tok: Tokenizer,
+    loss_mask: str,
+    quota: int,
+    cache_dir: str | None = None,
+    use_cache: bool = True,
 ) -> tuple[list[EncodedDoc], int, int]:
     """Encoded documents from ``stream`` until ``quota`` tokens (or the source runs out);
-    returns (documents, tokens, UTF-8 bytes of their text)."""
+    returns (documents, tokens, UTF-8 bytes of their text).
+
+    With ``use_cache``, the tokens come from the source's shard in the token cache (built on
+    first use, see ``scaling.data.token_cache``); the documents, bytes and correction counters
+    are exactly those of tokenizing the stream directly.
+    """
+    if use_cache and stream.split_docs is not None and stream.order is not None:
+        key = _shard_key(stream.provenance, stream.name, stream.split, tok)
+        if key is not None:
+            label = f"{stream.name} ({len(stream.split_docs)} documents)"
+            shard = token_cache.finite_shard(
+                key, stream.split_docs, tok, label=label, cache_dir=cache_dir
+            )
+            return _from_shard(shard, stream.order, loss_mask, quota)
+    if use_cache and stream.make_chunk is not None and stream.cache_key is not None:
+        key = {**stream.cache_key, "tokenizer": tok.fingerprint(), "format": token_cache.FORMAT}
+        shard = token_cache.generated_shard(
+            key, stream.make_chunk, tok, quota, label=stream.name, cache_dir=cache_dir
+        )
+        docs, n, nbytes = _from_shard(shard, range(shard.n_docs), loss_mask, quota)
+        _sum_chunk_stats(stream.stats, shard.meta, len(docs))
+        return docs, n, nbytes
     out, n, nbytes = [], 0, 0
     for doc in stream.documents:
         enc = encode_document(doc, tok, loss_mask)
@@ -91,6 +105,48 @@ def _take(
         if n >= quota:
             break
     return out, n, nbytes
+
+
+def _shard_key(
+    provenance: dict[str, Any], name: str, split: str, tok: Tokenizer
+) -> dict[str, Any] | None:
+    """Cache key of a finite source's split: its content hash (None when it has none)."""
+    content = provenance.get("content_sha256")
+    if not content:
+        return None
+    return {
+        "name": str(provenance.get("kind", name)),
+        "content_sha256": content,
+        "split": split,
+        "documents": provenance.get("documents"),
+        "tokenizer": tok.fingerprint(),
+        "format": token_cache.FORMAT,
+    }
+
+
+def _from_shard(
+    shard: token_cache.Shard, order: Iterable[int], loss_mask: str, quota: int
+) -> tuple[list[EncodedDoc], int, int]:
+    table = token_cache.supervised_table(loss_mask)
+    out, n, nbytes = [], 0, 0
+    for i in order:
+        tokens = shard.doc_tokens(i)
+        out.append(EncodedDoc(tokens, table[shard.doc_roles(i)]))
+        n += len(tokens)
+        nbytes += int(shard.nbytes[i])
+        if n >= quota:
+            break
+    return out, n, nbytes
+
+
+def _sum_chunk_stats(stats: dict[str, float], meta: dict[str, Any], n_docs: int) -> None:
+    """Add the counters of every chunk up to the one holding document ``n_docs - 1``: what
+    consuming the generator directly would have accumulated."""
+    for end, chunk in zip(meta["chunk_docs"], meta["chunk_stats"], strict=True):
+        for k, v in chunk.items():
+            stats[k] = stats.get(k, 0.0) + float(v)
+        if end >= n_docs:
+            break
 
 
 def _pool(provenance: dict[str, Any], tokens: int, nbytes: int) -> dict[str, float]:
@@ -127,8 +183,13 @@ def build_train_stream(
     *,
     seed: int,
     cache_dir: str | None = None,
+    use_cache: bool = True,
 ) -> TokenStream:
-    """The exact training stream of a run: ``tokens_needed`` targets (+1 input token)."""
+    """The exact training stream of a run: ``tokens_needed`` targets (+1 input token).
+
+    ``use_cache=False`` tokenizes the sources directly instead of through the token cache
+    (same stream, byte for byte; the tests compare the two).
+    """
     pool_target = tokens_needed + 1
     if data.unique_tokens is not None:
         pool_target = min(pool_target, data.unique_tokens)
@@ -138,7 +199,7 @@ def build_train_stream(
         src = data.mixture[name]
         stream = open_source(name, src, "train", seed=seed, cache_dir=cache_dir)
         quota = max(1, math.ceil(share * pool_target))
-        docs, n, nbytes = _take(stream, tok, data.loss_mask, quota)
+        docs, n, nbytes = _take(stream, tok, data.loss_mask, quota, cache_dir, use_cache)
         if not docs:
             raise UserError(f"data.mixture.{name}: the source yielded no training documents")
         pool.extend(docs)
@@ -186,10 +247,11 @@ def build_eval_stream(
     *,
     seed: int,
     cache_dir: str | None = None,
+    use_cache: bool = True,
 ) -> TokenStream:
     """Held-out documents of ``src``, packed to ``n_tokens`` targets (fewer if it runs out)."""
     stream = open_source(name, src, "heldout", seed=seed, cache_dir=cache_dir)
-    docs, n, _ = _take(stream, tok, "all", n_tokens + 1)
+    docs, n, _ = _take(stream, tok, "all", n_tokens + 1, cache_dir, use_cache)
     if not docs:
         raise UserError(f"eval.domains.{name}: the source has no held-out documents")
     tokens = np.concatenate([d.tokens for d in docs])[: n_tokens + 1]
