@@ -18,9 +18,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# the sweep's end-of-run callback fits, plots, prints the verdict and writes report.md
 demo: install
 	$(BIN)/scaling-train experiment=quickstart
-	$(BIN)/scaling report runs/quickstart
 
 test: install
 	$(BIN)/ruff check .

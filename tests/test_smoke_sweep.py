@@ -85,6 +85,8 @@ def test_fits_figures_and_verdict_written(smoke_sweep):
     verdict = json.loads((out / "verdict.json").read_text())
     assert verdict["data_types"] and "statement" in verdict
     assert (out / "verdict.md").read_text().startswith("#")
+    assert (out / "report.md").read_text().startswith("# scaling-lab report")  # by the callback
+    assert f"report: {out / 'report.md'}" in _proc.stderr
 
 
 def test_relaunch_skips_finished_runs(smoke_sweep, data_cache):

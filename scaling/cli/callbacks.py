@@ -10,7 +10,8 @@ from omegaconf import DictConfig
 
 
 class AnalyzeOnSweepEnd(Callback):
-    """After a multirun: fit the laws, draw the figures and write the verdict into the sweep dir.
+    """After a multirun: fit the laws, draw the figures, write the verdict and report.md into
+    the sweep dir, and print the verdict.
 
     Failures of the analysis are reported in one line and never fail the sweep: every run's
     record is already on disk, and ``scaling report DIR`` repeats the analysis.
@@ -20,9 +21,11 @@ class AnalyzeOnSweepEnd(Callback):
         out_dir = str(config.runtime.out_dir)
         try:
             from scaling.analysis import analyze_sweep
+            from scaling.report import write_report
 
             summary = analyze_sweep(out_dir)
             print(summary, file=sys.stderr)
+            print(f"\nreport: {write_report(out_dir)}", file=sys.stderr)
         except Exception as exc:  # noqa: BLE001 - the run records stand on their own
             print(
                 f"analysis of {out_dir} failed: {type(exc).__name__}: {exc} "
