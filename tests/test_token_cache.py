@@ -198,9 +198,13 @@ def test_parallel_workers_build_once_and_read_the_same_stream(cache):
     assert sorted(int(o[1]) for o in outs) == [0, 1]  # one built it, the other read it
 
 
-def test_large_sources_show_a_progress_bar(capsys):
+def test_large_sources_show_a_progress_bar(capsys, tmp_path, monkeypatch):
     docs = [Document(f"d{i}", "x") for i in range(token_cache.PROGRESS_MIN_DOCS)]
     token_cache.encode_shard(docs, TOK, label="big", total=len(docs))
     assert "tokenizing big" in capsys.readouterr().err
     token_cache.encode_shard(docs[:10], TOK, label="small", total=10)
     assert "tokenizing small" not in capsys.readouterr().err
+    monkeypatch.setattr(token_cache, "PROGRESS_MIN_TOKENS", 1_000)
+    data = DataConfig(name="f", mixture={"f": TRACES})
+    build_train_stream(data, TOK, 2_000, seed=0, cache_dir=str(tmp_path / "c"))
+    assert "generating f" in capsys.readouterr().err

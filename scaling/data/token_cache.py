@@ -47,6 +47,7 @@ ROLES = ("prompt", "trace", "answer", "text")
 ROLE_CODE = {r: i for i, r in enumerate(ROLES)}
 EOS_ROLE = 255
 PROGRESS_MIN_DOCS = 2000  # sources with at least this many documents show a progress bar
+PROGRESS_MIN_TOKENS = 2_000_000  # and generated sources extended by at least this many tokens
 
 # roles that count toward the loss under each data.loss_mask setting; "text" is plain prose
 SUPERVISED = {
@@ -241,14 +242,31 @@ def generated_shard(
         )
         parts = [shard] if shard is not None else []
         n = have
+        bar = None
+        if min_tokens - have >= PROGRESS_MIN_TOKENS:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(
+                total=min_tokens - have,
+                desc=f"generating {label}",
+                unit="tok",
+                unit_scale=True,
+                file=sys.stderr,
+                mininterval=1.0,
+                leave=False,
+            )
         while n < min_tokens:
             docs, stats = make_chunk(len(meta["chunk_docs"]))
             part = encode_shard(docs, tok)
             parts.append(part)
             n += int(part.offsets[-1])
+            if bar is not None:
+                bar.update(min(int(part.offsets[-1]), bar.total - bar.n))
             prev = meta["chunk_docs"][-1] if meta["chunk_docs"] else 0
             meta["chunk_docs"] = [*meta["chunk_docs"], prev + part.n_docs]
             meta["chunk_stats"] = [*meta["chunk_stats"], stats]
+        if bar is not None:
+            bar.close()
         merged = _concat(parts)
         meta["documents"], meta["tokens"] = merged.n_docs, int(merged.offsets[-1])
         merged.meta = meta
