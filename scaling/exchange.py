@@ -141,6 +141,19 @@ def loss_rate(
     law = fit_chinchilla(ref.params, ref.tokens, ref[col], bootstrap=bootstrap, seed=seed)
     top = trt[trt.budget_flops == trt.budget_flops.max()]
     run = top.loc[top[col].idxmin()]
+    if not all(math.isfinite(v) for v in (law.E, law.A, law.B, law.alpha, law.beta)):
+        return ExchangeRate(
+            reference,
+            treatment,
+            f"loss:{domain}",
+            float(run.budget_flops),
+            str(run.run_id),
+            math.nan,
+            math.nan,
+            {},
+            f"not estimated: {reference}'s law on held-out {domain} is degenerate (A={law.A:.3g}, "
+            f"B={law.B:.3g}), so it prices no {treatment} token",
+        )
     n, d_t, loss_t, c_t = float(run.params), float(run.tokens), float(run[col]), float(run.flops)
     d_r = tokens_to_match(law, n, loss_t)
     c_r = 0.0 if d_r == 0.0 else compute_to_match(law, loss_t)

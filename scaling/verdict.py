@@ -353,6 +353,11 @@ def _rate_statements(rates: list[dict[str, Any]]) -> list[str]:
     for r in rates:
         kind, what = r["measure"].split(":", 1)
         ref, trt, m = r["reference"], r["treatment"], r["compute_multiplier"]
+        if kind == "loss" and str(r.get("note") or "").startswith("not estimated"):
+            out.append(
+                f"On held-out '{what}', one {trt} token's worth in {ref} tokens is {r['note']}."
+            )
+            continue
         if kind == "loss":
             t = r["tokens_per_token"]
             iv = r["interval"].get("tokens_per_token")

@@ -118,3 +118,21 @@ def test_cost_model_validation(tmp_path):
         load_costs(bad)
     with pytest.raises(UserError, match="no such file"):
         load_costs(tmp_path / "missing.json")
+
+
+def test_degenerate_reference_law_is_reported_not_priced():
+    from scaling.verdict import _rate_statements
+
+    rate = {
+        "measure": "loss:trace",
+        "reference": "web",
+        "treatment": "frontier",
+        "compute_multiplier": None,
+        "tokens_per_token": None,
+        "interval": {},
+        "budget_flops": 8e11,
+        "note": "not estimated: web's law on held-out trace is degenerate (A=224, B=inf), "
+        "so it prices no frontier token",
+    }
+    (text,) = _rate_statements([rate])
+    assert "not estimated" in text and "degenerate" in text and "no amount" not in text

@@ -216,3 +216,16 @@ def test_bad_options_raise_user_error():
         fit_chinchilla(N, D, L, huber_delta=0)
     with pytest.raises(UserError, match="ci"):
         fit_chinchilla(N, D, L, n_starts=10, ci=95)
+
+
+def test_degenerate_optimum_gives_infinite_coefficients_not_an_overflow():
+    """A fit whose log B runs past exp's range (seen on a flat held-out domain) returns B=inf
+    for callers to report as unconstrained, instead of raising OverflowError."""
+    import math
+
+    import numpy as np
+
+    from scaling.fit.parametric import _theta_to_law
+
+    law = _theta_to_law(np.array([1.0, 800.0, 0.5, 0.3, 0.4]))
+    assert law["B"] == math.inf and math.isclose(law["A"], math.e) and law["beta"] == 0.4

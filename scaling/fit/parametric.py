@@ -20,7 +20,6 @@ replacement) are solved as one batch too, each resample being a vector of row co
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -338,8 +337,13 @@ def _polish(fg: BatchObjective, theta0: np.ndarray, row: int) -> tuple[np.ndarra
 
 
 def _theta_to_law(theta: np.ndarray) -> dict[str, float]:
+    """(log A, log B, log E, alpha, beta) -> the law's parameters; a degenerate optimum whose
+    log A or log B lies past exp's range gives inf (the law then predicts no finite loss and
+    callers report it as unconstrained) instead of raising OverflowError."""
     a, b, e, alpha, beta = (float(v) for v in theta)
-    return {"E": math.exp(e), "A": math.exp(a), "B": math.exp(b), "alpha": alpha, "beta": beta}
+    with np.errstate(over="ignore"):
+        A, B, E = (float(np.exp(v)) for v in (a, b, e))
+    return {"E": E, "A": A, "B": B, "alpha": alpha, "beta": beta}
 
 
 def minimise_chinchilla(
