@@ -141,13 +141,13 @@ def loss_rate(
     law = fit_chinchilla(ref.params, ref.tokens, ref[col], bootstrap=bootstrap, seed=seed)
     top = trt[trt.budget_flops == trt.budget_flops.max()]
     run = top.loc[top[col].idxmin()]
+
+    def rate(tokens: float, multiplier: float, intervals: dict, note: str) -> ExchangeRate:
+        at = (reference, treatment, f"loss:{domain}", float(run.budget_flops), str(run.run_id))
+        return ExchangeRate(*at, tokens, multiplier, intervals, note)
+
     if not all(math.isfinite(v) for v in (law.E, law.A, law.B, law.alpha, law.beta)):
-        return ExchangeRate(
-            reference,
-            treatment,
-            f"loss:{domain}",
-            float(run.budget_flops),
-            str(run.run_id),
+        return rate(
             math.nan,
             math.nan,
             {},
@@ -178,17 +178,7 @@ def loss_rate(
         )
         if iv
     }
-    return ExchangeRate(
-        reference,
-        treatment,
-        f"loss:{domain}",
-        float(run.budget_flops),
-        str(run.run_id),
-        d_r / d_t,
-        c_r / c_t,
-        intervals,
-        note,
-    )
+    return rate(d_r / d_t, c_r / c_t, intervals, note)
 
 
 def task_rate(df: pd.DataFrame, reference: str, treatment: str, task: str) -> ExchangeRate:
