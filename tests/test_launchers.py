@@ -77,13 +77,23 @@ def test_killed_sweep_relaunch_leaves_one_complete_result_per_point(tmp_path, da
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    def resumable() -> list[Path]:  # runs with a checkpoint and no result yet
+        return [p for p in out.glob("*/checkpoint.pt") if not (p.parent / "result.json").exists()]
+
+    # Freeze the whole process group before looking, so that what is seen is what the kill
+    # leaves: a run that finishes between a look and the kill deletes its checkpoint, and the
+    # relaunch then has nothing to resume (the flake of issue 14).
     deadline = time.time() + 300
+    frozen = False
     while time.time() < deadline and proc.poll() is None:
-        done = len(list(out.glob("*/result.json")))
-        if done >= 4 and list(out.glob("*/checkpoint.pt")):
-            break
+        if len(list(out.glob("*/result.json"))) >= 4 and resumable():
+            os.killpg(proc.pid, signal.SIGSTOP)
+            if resumable():
+                frozen = True
+                break
+            os.killpg(proc.pid, signal.SIGCONT)
         time.sleep(0.05)
-    assert proc.poll() is None, "the sweep finished before it could be killed"
+    assert frozen, "the sweep finished before it could be killed with a checkpoint on disk"
     os.killpg(proc.pid, signal.SIGKILL)  # the launcher and every worker
     proc.wait()
     killed_done = len(list(out.glob("*/result.json")))
