@@ -137,7 +137,7 @@ def analyze_sweep(
     write_json(root / FITS, {"sweep": summary, **fits_to_dict(fits)})
     plots.save_all(df, fits, root / FIGURES, source=str(root), curves=results.load_curves(root))
     v = verdict.build(df, fits, unique_tokens=unique_tokens, budget=budget, costs=costs)
-    write_json(root / "verdict.json", {"sweep": summary, **v})
+    write_json(root / "verdict.json", {"sweep": summary, **verdict.to_jsonable(v)})
     (root / "verdict.md").write_text(verdict.to_markdown(v, summary))
     return verdict.to_text(v)
 

@@ -1,95 +1,89 @@
-"""Exchange rates between data types: what a token of one kind is worth in tokens or compute of
-another, measured on a shared held-out domain or on a shared verified task. No torch.
+"""Exchange rates between data types on a target both are evaluated on. No torch.
 
-Definitions (effective-data transfer, after Hernandez et al. 2021, "Scaling Laws for Transfer",
-§2: the effective data transferred is the extra reference data a model of the same size would
-need to reach the same loss):
+A rate compares two data types only on a shared held-out domain (scored on the same source for
+both: ``evalspec_<domain>``) or a shared verified task, and only when both laws pass the
+validity gates (``scaling.gates``). It is reported over the sampled range of compute, one row
+per treatment budget, never as one number.
 
-- token exchange rate on domain S: for a treatment run (N, D_T, loss L_T on S), the reference
-  tokens D_R at which the reference law fitted on S gives L_R(N, D_R) = L_T; rate = D_R / D_T.
-  "One treatment token is worth ``rate`` reference tokens." Infinite when L_T lies below the
-  reference law's infinite-data loss at that N (no amount of reference data matches it).
-- compute-equivalent multiplier on domain S: the compute C_R at which the reference's
-  compute-optimal frontier min_N L_R(N, C_R / 6N) reaches L_T, over the treatment run's compute.
-- on a task: C_R at which the reference's best accuracy per budget (a sigmoid in log compute,
-  fitted) reaches the treatment run's accuracy; infinite when the reference never leaves its
-  floor within the sweep.
+On a held-out domain S (effective-compute transfer, after Hernandez et al. 2021, "Scaling Laws
+for Transfer", §2: the extra reference compute or data that reaches the same loss):
+
+- the treatment's compute-optimal loss at its budget C, L_T*(C) = min_N L_T(N, C / (k N)),
+  from its law fitted on S (``scaling.fit.allocation``, C under the runs' recorded FLOP
+  convention);
+- the compute multiplier C_R / C, where the reference's compute-optimal frontier reaches L_T*(C)
+  at C_R (infinite when L_T*(C) lies below everything the reference law reaches);
+- the token rate D_R* / D_T*: reference tokens per treatment token, both trained
+  compute-optimally to the same loss.
+
+Intervals: the i-th bootstrap refit of the treatment law is paired with the i-th of the
+reference law (independent resamples of each data type's runs), so both uncertainties enter.
+
+On a verified task: the treatment's best accuracy per budget against the reference's, each
+with a Wilson interval for its finite number of evaluated problems (Wilson 1927); the compute
+multiplier is the reference compute, interpolated in log C between its budgets' best
+accuracies, at which it reaches the treatment's accuracy, with a parametric bootstrap over the
+evaluation problems (each run's correct count redrawn as Binomial(n, accuracy)).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from scaling.errors import UserError
+from scaling.estimate import Estimate, Result, Undetermined, from_samples, num
+from scaling.gates import parametric_gate
+
+
+@dataclass(frozen=True)
+class RatePoint:
+    """The exchange rate at one sampled treatment budget."""
+
+    flops: float
+    treatment: Result  # the treatment's loss (or accuracy) there
+    compute_multiplier: Result
+    tokens_per_token: Result | None = None
+    reference: Result | None = None  # the reference's accuracy there (tasks)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "flops": self.flops,
+            "treatment": self.treatment.to_dict(),
+            "compute_multiplier": self.compute_multiplier.to_dict(),
+        }
+        if self.tokens_per_token is not None:
+            out["tokens_per_token"] = self.tokens_per_token.to_dict()
+        if self.reference is not None:
+            out["reference"] = self.reference.to_dict()
+        return out
 
 
 @dataclass(frozen=True)
 class ExchangeRate:
-    """Treatment vs reference on one shared domain or task, at the treatment's largest budget."""
+    """Treatment against reference on one shared domain (``loss:<domain>``) or task
+    (``task:<name>``): one row per treatment budget, or the reason there is none."""
 
     reference: str
     treatment: str
-    measure: str  # "loss:<domain>" or "task:<name>"
-    budget_flops: float
-    treatment_run: str
-    tokens_per_token: float  # reference tokens one treatment token is worth (loss measures)
-    compute_multiplier: float  # reference compute / treatment compute for the same result
-    interval: dict[str, list[float]] = field(default_factory=dict)
-    note: str = ""
+    measure: str
+    points: tuple[RatePoint, ...] = ()
+    undetermined: Undetermined | None = None
+    notes: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
         return {
-            k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()
+            "reference": self.reference,
+            "treatment": self.treatment,
+            "measure": self.measure,
+            "points": [p.to_dict() for p in self.points],
+            "undetermined": None if self.undetermined is None else self.undetermined.to_dict(),
+            "notes": list(self.notes),
         }
-
-
-def tokens_to_match(law: Any, n: float, loss: float, d_max: float = 1e30) -> float:
-    """D with law.predict(n, D) = loss (bisection in log D; the law falls monotonically in D).
-    Infinite when ``loss`` is at or below the law's limit E + A/N^alpha."""
-    floor = float(law.predict(n, d_max))
-    if loss <= floor:
-        return math.inf
-    lo, hi = 0.0, math.log(d_max)
-    if float(law.predict(n, math.exp(lo))) <= loss:
-        return 0.0  # worse than the reference law gives from a single token: worth nothing
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if float(law.predict(n, math.exp(mid))) > loss:
-            lo = mid
-        else:
-            hi = mid
-    return math.exp(0.5 * (lo + hi))
-
-
-def frontier_loss(law: Any, flops: float) -> float:
-    """min over N of L(N, C / 6N): the compute-optimal loss of the law at compute C
-    (Hoffmann et al. 2022, eq. 4 for the minimiser)."""
-    n_opt, d_opt = law.compute_optimal(flops)
-    if not (math.isfinite(n_opt) and math.isfinite(d_opt)):
-        return math.nan
-    return float(law.predict(n_opt, d_opt))
-
-
-def compute_to_match(law: Any, loss: float, c_max: float = 1e35) -> float:
-    """C at which the law's compute-optimal frontier reaches ``loss`` (inf below its E)."""
-    if loss <= law.E:
-        return math.inf
-    lo, hi = math.log(1e3), math.log(c_max)
-    if frontier_loss(law, math.exp(lo)) <= loss:
-        return 0.0  # worse than the reference's frontier at negligible compute
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if frontier_loss(law, math.exp(mid)) > loss:
-            lo = mid
-        else:
-            hi = mid
-    return math.exp(0.5 * (lo + hi))
 
 
 def shared_domains(df: pd.DataFrame) -> list[str]:
@@ -107,17 +101,27 @@ def shared_domains(df: pd.DataFrame) -> list[str]:
     return sorted(out)
 
 
-def _percentiles(values: list[float]) -> list[float] | None:
-    """2.5 and 97.5 percentiles; infinite values (unreachable in that resample) count."""
-    v = [x for x in values if not math.isnan(x)]
-    if len(v) < 10:
-        return None
-    # no interpolation (outward-rounded order statistics): an infinite tail stays infinite
-    # instead of turning into inf - inf = nan
-    return [
-        float(np.percentile(v, 2.5, method="lower")),
-        float(np.percentile(v, 97.5, method="higher")),
-    ]
+def _flop_model(g: pd.DataFrame) -> Any:
+    from scaling.fit.allocation import FlopModel
+
+    conv = str(g.flops_convention.iloc[0]) if "flops_convention" in g else "recorded"
+    return FlopModel.from_runs(g.params, g.tokens, g.flops, conv)
+
+
+def _solve_rate(t_law: Any, r_law: Any, c: float, fm_t: Any, fm_r: Any) -> tuple[float, ...]:
+    """(treatment loss, compute multiplier, token rate, reference compute) at budget c."""
+    from scaling.fit.allocation import compute_optimal, compute_to_match
+
+    t = compute_optimal(t_law, c, fm_t)
+    if not math.isfinite(t.loss):
+        return (math.nan,) * 4
+    s = compute_to_match(r_law, t.loss, fm_r)
+    if s.status == "unreachable":
+        return t.loss, math.inf, math.inf, math.inf
+    if s.status == "below_window":
+        return t.loss, 0.0, 0.0, 0.0
+    d_r = compute_optimal(r_law, s.value, fm_r).d_opt
+    return t.loss, s.value / c, d_r / t.d_opt, s.value
 
 
 def loss_rate(
@@ -128,94 +132,194 @@ def loss_rate(
     *,
     bootstrap: int = 100,
     seed: int = 0,
+    n_starts: int | None = None,
 ) -> ExchangeRate:
-    """Exchange rate on held-out domain ``domain`` at the treatment's largest budget, for the
-    treatment's best run there; intervals from refitting the reference law on resampled runs."""
+    """Compute-equivalent multiplier and token rate on held-out ``domain`` at each treatment
+    budget, from both data types' laws fitted on that domain (see the module docstring)."""
     from scaling.fit import fit_chinchilla
 
     col = f"val_{domain}_loss"
+    measure = f"loss:{domain}"
     ref = df[df.data_type == reference]
     trt = df[df.data_type == treatment]
-    if len(ref) < 5:
-        raise UserError(f"exchange rate: reference {reference!r} needs >= 5 runs, has {len(ref)}")
-    law = fit_chinchilla(ref.params, ref.tokens, ref[col], bootstrap=bootstrap, seed=seed)
-    top = trt[trt.budget_flops == trt.budget_flops.max()]
-    run = top.loc[top[col].idxmin()]
-
-    def rate(tokens: float, multiplier: float, intervals: dict, note: str) -> ExchangeRate:
-        at = (reference, treatment, f"loss:{domain}", float(run.budget_flops), str(run.run_id))
-        return ExchangeRate(*at, tokens, multiplier, intervals, note)
-
-    if not all(math.isfinite(v) for v in (law.E, law.A, law.B, law.alpha, law.beta)):
-        return rate(
-            math.nan,
-            math.nan,
-            {},
-            f"not estimated: {reference}'s law on held-out {domain} is degenerate (A={law.A:.3g}, "
-            f"B={law.B:.3g}), so it prices no {treatment} token",
+    laws = {}
+    for name, g in ((reference, ref), (treatment, trt)):
+        if len(g) < 5:
+            raise UserError(f"exchange rate: {name!r} needs >= 5 runs on {domain}, has {len(g)}")
+        laws[name] = fit_chinchilla(
+            g.params, g.tokens, g[col], bootstrap=bootstrap, seed=seed, n_starts=n_starts
         )
-    n, d_t, loss_t, c_t = float(run.params), float(run.tokens), float(run[col]), float(run.flops)
-    d_r = tokens_to_match(law, n, loss_t)
-    c_r = 0.0 if d_r == 0.0 else compute_to_match(law, loss_t)
-    boot_d = [tokens_to_match(b, n, loss_t) / d_t for b in law.bootstrap_laws()]
-    boot_c = [compute_to_match(b, loss_t) / c_t for b in law.bootstrap_laws()]
-    note = ""
-    if not math.isfinite(d_r):
-        note = (
-            f"{treatment}'s loss on {domain} ({loss_t:.3f}) is below anything {reference} "
-            f"data reaches at N={n:.3g} (the law's limit {float(law.predict(n, 1e30)):.3f})"
+    for name in (reference, treatment):
+        gate = parametric_gate(laws[name])
+        if not gate.usable:
+            return ExchangeRate(
+                reference,
+                treatment,
+                measure,
+                undetermined=Undetermined(
+                    f"{name}'s law on held-out {domain} fails the validity gates ({gate.why()})",
+                    gate.fix(),
+                ),
+            )
+    r_law, t_law = laws[reference], laws[treatment]
+    fm_r, fm_t = _flop_model(ref), _flop_model(trt)
+    c_lo, c_hi = float(ref.flops.min()), float(ref.flops.max())
+    pairs = list(zip(t_law.bootstrap_laws(), r_law.bootstrap_laws(), strict=False))
+    points = []
+    for c in sorted(float(b) for b in trt.budget_flops.unique()):
+        loss_t, mult, tok, c_r = _solve_rate(t_law, r_law, c, fm_t, fm_r)
+        boot = np.array([_solve_rate(tb, rb, c, fm_t, fm_r) for tb, rb in pairs]).reshape(-1, 4)
+        extrap = math.isfinite(c_r) and not (c_lo <= c_r <= c_hi)
+        points.append(
+            RatePoint(
+                flops=c,
+                treatment=from_samples(loss_t, boot[:, 0], unit="nats", what=f"{treatment}'s loss"),
+                compute_multiplier=_rate_result(
+                    mult, boot[:, 1], extrap, f"{reference}'s compute to match"
+                ),
+                tokens_per_token=_rate_result(
+                    tok, boot[:, 2], extrap, f"{reference} tokens per {treatment} token"
+                ),
+            )
         )
-    elif d_r == 0.0:
-        note = (
-            f"{treatment}'s loss on {domain} ({loss_t:.3f}) is above what {reference} data "
-            f"gives a model of N={n:.3g} from a single token: it transfers nothing there"
+    notes = ()
+    if any(
+        isinstance(p.compute_multiplier, Estimate) and p.compute_multiplier.extrapolated
+        for p in points
+    ):
+        notes = (
+            f"a multiplier marked extrapolated needs {reference} compute outside its sampled "
+            f"range C in [{num(c_lo)}, {num(c_hi)}]",
         )
-    intervals = {
-        k: iv
-        for k, iv in (
-            ("tokens_per_token", _percentiles(boot_d)),
-            ("compute_multiplier", _percentiles(boot_c)),
-        )
-        if iv
-    }
-    return rate(d_r / d_t, c_r / c_t, intervals, note)
+    return ExchangeRate(reference, treatment, measure, tuple(points), notes=notes)
 
 
-def task_rate(df: pd.DataFrame, reference: str, treatment: str, task: str) -> ExchangeRate:
-    """Compute multiplier at equal task accuracy, from the reference's best accuracy per budget
-    (a sigmoid in log compute); infinite when the reference never rises above its floor."""
-    from scaling.fit import fit_accuracy
+def _rate_result(value: float, samples: np.ndarray, extrapolated: bool, what: str) -> Result:
+    if value == math.inf:
+        share = float(np.mean(np.isinf(samples))) if samples.size else math.nan
+        return Undetermined(
+            f"unreachable: the reference's law never falls to this loss at any compute "
+            f"(so in `{share:.0%}` of bootstrap refits)",
+            "",
+        )
+    return from_samples(value, samples, extrapolated=extrapolated, what=what)
 
-    col = f"acc_{task}"
+
+# --------------------------------------------------------------------------- tasks
+
+Z95 = 1.959963984540054  # two-sided 95% standard-normal quantile
+
+
+def wilson(accuracy: float, n: float) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion at 95% (Wilson 1927, JASA 22:209)."""
+    if not n or n <= 0 or not math.isfinite(accuracy):
+        return (math.nan, math.nan)
+    z2 = Z95 * Z95
+    centre = (accuracy + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(accuracy * (1 - accuracy) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def accuracy_estimate(accuracy: float, n: float) -> Result:
+    """An observed accuracy with its Wilson interval, or why it has none."""
+    lo, hi = wilson(accuracy, n)
+    if not math.isfinite(lo):
+        return Undetermined("the number of evaluated problems was not recorded")
+    return Estimate(accuracy, lo, hi, unit="", method="wilson", n_samples=int(n))
+
+
+def _interp_log_c(best: pd.DataFrame, col: str, target: float) -> float:
+    """Reference compute at which its best accuracy per budget first reaches ``target``
+    (linear in log C between budgets; inf when never reached)."""
+    b = best.sort_values("flops")
+    acc, logc = b[col].to_numpy(float), np.log(b.flops.to_numpy(float))
+    if target <= acc[0]:
+        return float(math.exp(logc[0])) if target == acc[0] else 0.0
+    for i in range(1, len(acc)):
+        if acc[i] >= target > acc[i - 1]:
+            t = (target - acc[i - 1]) / (acc[i] - acc[i - 1])
+            return float(math.exp(logc[i - 1] + t * (logc[i] - logc[i - 1])))
+    return math.inf
+
+
+def _best_per_budget(g: pd.DataFrame, col: str) -> pd.DataFrame:
+    return g.loc[g.groupby("budget_flops")[col].idxmax()]
+
+
+def task_rate(
+    df: pd.DataFrame,
+    reference: str,
+    treatment: str,
+    task: str,
+    *,
+    bootstrap: int = 200,
+    seed: int = 0,
+) -> ExchangeRate:
+    """Per treatment budget: both data types' best verified accuracy (Wilson intervals) and
+    the reference compute that reaches the treatment's accuracy, interpolated between the
+    reference's budgets (bootstrap over evaluation problems)."""
+    col, ncol = f"acc_{task}", f"task_n_{task}"
+    measure = f"task:{task}"
     ref = df[df.data_type == reference]
     trt = df[df.data_type == treatment]
-    top = trt[trt.budget_flops == trt.budget_flops.max()]
-    run = top.loc[top[col].idxmax()]
-    acc_t, c_t = float(run[col]), float(run.flops)
-    best = ref.loc[ref.groupby("budget_flops")[col].idxmax()]
-    ref_max = float(ref[col].max())
-
-    def rate(multiplier: float, note: str = "") -> ExchangeRate:
-        at = (reference, treatment, f"task:{task}", float(run.budget_flops), str(run.run_id))
-        return ExchangeRate(*at, math.nan, multiplier, {}, note)
-
-    if ref_max <= 0.0 or (ref_max < acc_t and best[col].nunique() < 3):
-        return rate(
-            math.inf,
-            f"{reference} reaches at most {ref_max:.0%} on {task} at up to "
-            f"C={ref.flops.max():.2g} FLOPs, {treatment} {acc_t:.0%} at C={c_t:.2g}: not "
-            f"reachable with {reference} data within this sweep",
+    if ncol not in df or df[ncol].isna().any():
+        return ExchangeRate(
+            reference,
+            treatment,
+            measure,
+            undetermined=Undetermined(
+                f"the runs did not record how many {task} problems were scored",
+                "re-run the sweep with this version",
+            ),
         )
-    try:
-        sig = fit_accuracy(best.flops, best[col], against="log_flops")
-    except UserError as exc:  # too few budgets for the sigmoid: say so, do not fail
-        return rate(math.nan, f"not estimated: {exc}")
-    c_r = float(sig.inverse(acc_t))
-    return rate(c_r / c_t if math.isfinite(c_r) else math.inf)
+    rng = np.random.default_rng(seed)
+    best_r = _best_per_budget(ref, col)
+    c_max = float(ref.flops.max())
+    points = []
+    for b, gt in trt.groupby("budget_flops"):
+        run = gt.loc[gt[col].idxmax()]
+        acc_t, n_t, c_t = float(run[col]), float(run[ncol]), float(run.flops)
+        rb = best_r[best_r.budget_flops == b]
+        ref_here = (
+            accuracy_estimate(float(rb[col].iloc[0]), float(rb[ncol].iloc[0])) if len(rb) else None
+        )
+        c_r = _interp_log_c(best_r, col, acc_t)
+        samples = []
+        for _ in range(bootstrap):
+            rs = ref.assign(**{col: rng.binomial(ref[ncol].astype(int), ref[col]) / ref[ncol]})
+            target = rng.binomial(int(n_t), acc_t) / n_t
+            samples.append(_interp_log_c(_best_per_budget(rs, col), col, target) / c_t)
+        s = np.array(samples)
+        if math.isinf(c_r):
+            top = accuracy_estimate(float(best_r[col].max()), float(best_r[ncol].iloc[0]))
+            top_s = (
+                f"{top.value:.0%} [{top.lo:.0%}, {top.hi:.0%}]"
+                if isinstance(top, Estimate)
+                else "an unknown share"
+            )
+            mult: Result = Undetermined(
+                f"{reference}'s best run reaches {top_s} within this sweep (up to "
+                f"`C={num(c_max)}`), below {treatment}'s accuracy",
+                f"a sweep to larger compute for {reference}",
+            )
+        else:
+            mult = from_samples(c_r / c_t, s, what=f"{reference}'s compute to match")
+        points.append(
+            RatePoint(
+                flops=float(b),
+                treatment=accuracy_estimate(acc_t, n_t),
+                compute_multiplier=mult,
+                reference=ref_here,
+            )
+        )
+    return ExchangeRate(reference, treatment, measure, tuple(points))
 
 
 def all_rates(
-    df: pd.DataFrame, reference: str | None = None, bootstrap: int = 100
+    df: pd.DataFrame,
+    reference: str | None = None,
+    bootstrap: int = 100,
+    n_starts: int | None = None,
 ) -> list[ExchangeRate]:
     """Every treatment data type against the reference (default: 'web' if present) on every
     shared held-out domain and task."""
@@ -225,11 +329,23 @@ def all_rates(
     reference = reference or ("web" if "web" in types else types[0])
     out = []
     for treatment in (t for t in types if t != reference):
-        for domain in shared_domains(df):
+        pair = df[df.data_type.isin([reference, treatment])]
+        for domain in shared_domains(pair):
             try:
-                out.append(loss_rate(df, reference, treatment, domain, bootstrap=bootstrap))
-            except UserError:
-                continue
-        for col in (c for c in df.columns if c.startswith("acc_") and df[c].notna().all()):
-            out.append(task_rate(df, reference, treatment, col[4:]))
+                out.append(
+                    loss_rate(
+                        pair, reference, treatment, domain, bootstrap=bootstrap, n_starts=n_starts
+                    )
+                )
+            except UserError as exc:
+                out.append(
+                    ExchangeRate(
+                        reference,
+                        treatment,
+                        f"loss:{domain}",
+                        undetermined=Undetermined(f"`{exc}`"),
+                    )
+                )
+        for col in (c for c in pair.columns if c.startswith("acc_") and pair[c].notna().all()):
+            out.append(task_rate(pair, reference, treatment, col[4:]))
     return out

@@ -1,95 +1,89 @@
-"""Compute versus data as levers: the loss one more dollar buys through each. No torch.
+"""Compute versus data as levers: what a doubling of each buys, priced. No torch.
 
-At compute C (FLOPs, C = 6ND as in the closed forms of Hoffmann et al. 2022) and a pool of U
-unique tokens, the best reachable loss is
+At compute C (under the runs' recorded FLOP convention, ``scaling.fit.allocation``) and a pool
+of U unique tokens, the best reachable loss is
 
-    L*(C, U) = min over N of L(N, D'(C / 6N, U)),
+    L*(C, U) = min over N of L(N, D'(C / (k(N) N), U)),
 
 with D' the effective data of repeated tokens, D' = U + U R_D* (1 - exp(-R_D / R_D*)),
-R_D = D/U - 1 (Muennighoff et al. 2023, §3.1, eq. 5). A dollar spent on compute raises C by
-1 / ($ per FLOP); a dollar spent on data raises U by 1 / ($ per token). The lever with the larger
-loss reduction per dollar is the binding input. When U is far above the compute-optimal token
-count, data buys nothing and compute binds; past the data wall, compute buys little.
+R_D = D/U - 1 (Muennighoff et al. 2023, §3.1 eq. 5; ``scaling.fit.constrained.effective_data``,
+R_D* = 15.4 as fitted there). A lever is a finite change, not a linearisation: doubling compute
+lowers the loss by L*(C, U) - L*(2C, U) and costs C x ($ per FLOP); doubling the unique data
+lowers it by L*(C, U) - L*(C, 2U) and costs U x ($ per token). Per dollar, the larger of the two
+is the binding input, and it is called only when the 95% interval of their ratio (over the
+law's bootstrap refits) excludes 1. Each gain divided by ln 2 is the derivative
+d loss / d log C (or d log U) averaged over the doubling.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-R_D_STAR_MUENNIGHOFF = 15.387  # Muennighoff et al. 2023, §4 (fitted R_D*), datablations README
+from scaling.estimate import Estimate, Result, Undetermined, from_samples
+from scaling.fit.allocation import FlopModel, compute_optimal
+from scaling.fit.constrained import MUENNIGHOFF_2023, effective_data
+
+R_D_STAR = MUENNIGHOFF_2023.R_D_star  # Muennighoff et al. 2023, §4 (fitted R_D* = 15.4)
 
 
-def effective_tokens(tokens: float, unique: float, r_d_star: float) -> float:
-    """D' of Muennighoff et al. 2023, eq. 5 (fresh data counts fully; repeats decay)."""
-    if tokens <= unique:
-        return tokens
-    r_d = tokens / unique - 1.0
-    return unique + unique * r_d_star * (1.0 - math.exp(-r_d / r_d_star))
+@dataclass(frozen=True)
+class _Repeated:
+    """A law evaluated at the effective data of a pool of ``unique`` tokens."""
+
+    law: Any
+    unique: float
+    r_d_star: float
+
+    def predict(self, N: Any, D: Any) -> Any:
+        return self.law.predict(N, effective_data(D, self.unique, self.r_d_star))
 
 
-def best_loss(law: Any, flops: float, unique: float, r_d_star: float) -> tuple[float, float]:
-    """(L*(C, U), N*) by a golden-section search over log N."""
+def best_loss(
+    law: Any, flops: float, unique: float, fm: FlopModel, r_d_star: float = R_D_STAR
+) -> float:
+    """L*(C, U): the best loss reachable with compute C and U unique tokens."""
+    return compute_optimal(_Repeated(law, unique, r_d_star), flops, fm).loss
 
-    def loss_at(log_n: float) -> float:
-        n = math.exp(log_n)
-        d = flops / (6.0 * n)
-        return float(law.predict(n, effective_tokens(d, unique, r_d_star)))
 
-    lo, hi = math.log(1e2), math.log(max(1e3, flops / 6.0))
-    g = (math.sqrt(5) - 1) / 2
-    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
-    fa, fb = loss_at(a), loss_at(b)
-    for _ in range(120):
-        if fa < fb:
-            hi, b, fb = b, a, fa
-            a = hi - g * (hi - lo)
-            fa = loss_at(a)
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + g * (hi - lo)
-            fb = loss_at(b)
-    x = 0.5 * (lo + hi)
-    return loss_at(x), math.exp(x)
+def doubling_gains(
+    law: Any, flops: float, unique: float, fm: FlopModel, r_d_star: float = R_D_STAR
+) -> tuple[float, float]:
+    """(loss lowered by 2x compute, loss lowered by 2x unique data) at (C, U)."""
+    base = best_loss(law, flops, unique, fm, r_d_star)
+    return (
+        base - best_loss(law, 2 * flops, unique, fm, r_d_star),
+        base - best_loss(law, flops, 2 * unique, fm, r_d_star),
+    )
 
 
 @dataclass(frozen=True)
 class Levers:
-    """Loss reduction per million dollars through compute and through data, at (C, U)."""
+    """What a doubling of compute and of unique data buy at (C, U), and what each costs."""
 
     flops: float
     unique_tokens: float
-    dollars_per_flop: float
-    dollars_per_token: float
-    loss: float
-    n_opt: float
-    compute_gain_per_million: float
-    data_gain_per_million: float
-    binds: str
-    intervals: dict[str, list[float]] = field(default_factory=dict)
+    compute_cost_dollars: float
+    data_cost_dollars: float
+    compute_gain: Result  # nats lowered by doubling compute
+    data_gain: Result  # nats lowered by doubling the unique data
+    ratio: Result  # (data gain per $) / (compute gain per $)
+    binds: str  # "data", "compute" or "undetermined"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _gains(
-    law: Any,
-    flops: float,
-    unique: float,
-    usd_flop: float,
-    usd_token: float,
-    r_d_star: float,
-    step: float = 0.01,
-) -> tuple[float, float, float, float]:
-    base, n_opt = best_loss(law, flops, unique, r_d_star)
-    more_c, _ = best_loss(law, flops * (1 + step), unique, r_d_star)
-    more_u, _ = best_loss(law, flops, unique * (1 + step), r_d_star)
-    per_c = (base - more_c) / (step * flops * usd_flop) * 1e6
-    per_u = (base - more_u) / (step * unique * usd_token) * 1e6 if usd_token > 0 else math.inf
-    return base, n_opt, per_c, per_u
+        return {
+            "flops": self.flops,
+            "unique_tokens": self.unique_tokens,
+            "compute_cost_dollars": self.compute_cost_dollars,
+            "data_cost_dollars": self.data_cost_dollars,
+            "compute_gain": self.compute_gain.to_dict(),
+            "data_gain": self.data_gain.to_dict(),
+            "ratio_data_to_compute_per_dollar": self.ratio.to_dict(),
+            "binds": self.binds,
+        }
 
 
 def levers(
@@ -98,44 +92,33 @@ def levers(
     unique_tokens: float,
     dollars_per_flop: float,
     dollars_per_token: float,
+    fm: FlopModel,
     *,
-    r_d_star: float = R_D_STAR_MUENNIGHOFF,
     bootstrap_laws: list[Any] | None = None,
+    r_d_star: float = R_D_STAR,
 ) -> Levers:
-    """Both levers at (C, U) for a fitted law; intervals over the law's bootstrap refits."""
-    base, n_opt, per_c, per_u = _gains(
-        law, flops, unique_tokens, dollars_per_flop, dollars_per_token, r_d_star
+    """Both levers at (C, U) for a fitted law, intervals over its bootstrap refits."""
+    cost_c = flops * dollars_per_flop
+    cost_u = unique_tokens * dollars_per_token
+    g_c, g_u = doubling_gains(law, flops, unique_tokens, fm, r_d_star)
+    boot = np.array(
+        [doubling_gains(b, flops, unique_tokens, fm, r_d_star) for b in bootstrap_laws or []]
+    ).reshape(-1, 2)
+
+    def ratio(gc: Any, gu: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (np.asarray(gu) / cost_u) / (np.asarray(gc) / cost_c)
+
+    r_point = float(ratio(g_c, g_u)) if cost_u > 0 and g_c > 0 else math.nan
+    r_samples = ratio(boot[:, 0], boot[:, 1]) if cost_u > 0 else np.array([])
+    compute_gain = from_samples(g_c, boot[:, 0], unit="nats", what="the compute lever")
+    data_gain = from_samples(g_u, boot[:, 1], unit="nats", what="the data lever")
+    r: Result = (
+        from_samples(r_point, r_samples, what="the per-dollar ratio")
+        if cost_u > 0
+        else Undetermined("data is free in this cost model")
     )
-    intervals: dict[str, list[float]] = {}
-    if bootstrap_laws:
-        samples = [
-            _gains(b, flops, unique_tokens, dollars_per_flop, dollars_per_token, r_d_star)
-            for b in bootstrap_laws
-        ]
-        for name, i in (
-            ("compute_gain_per_million", 2),
-            ("data_gain_per_million", 3),
-            ("ratio_data_to_compute", None),
-        ):
-            vals = [
-                s[3] / s[2] if i is None and s[2] > 0 else (s[i] if i is not None else math.nan)
-                for s in samples
-            ]
-            vals = [v for v in vals if math.isfinite(v)]
-            if len(vals) >= 10:
-                intervals[name] = [
-                    float(np.percentile(vals, 2.5)),
-                    float(np.percentile(vals, 97.5)),
-                ]
-    return Levers(
-        flops,
-        unique_tokens,
-        dollars_per_flop,
-        dollars_per_token,
-        base,
-        n_opt,
-        per_c,
-        per_u,
-        "data" if per_u > per_c else "compute",
-        intervals,
-    )
+    binds = "undetermined"
+    if isinstance(r, Estimate):
+        binds = "data" if r.lo > 1 else ("compute" if r.hi < 1 else "undetermined")
+    return Levers(flops, unique_tokens, cost_c, cost_u, compute_gain, data_gain, r, binds)

@@ -73,6 +73,7 @@ def flatten_result(rec: dict[str, Any]) -> dict[str, Any]:
         row[f"val_{domain}_bpb"] = m.get("bpb")
     for task, m in rec.get("task", {}).items():
         row[f"acc_{task}"] = m.get("accuracy")
+        row[f"task_n_{task}"] = m.get("n")  # problems scored: the binomial n of the accuracy
         for split in ("heldout_split", "train_split"):  # tasks scored on a published test file
             if f"accuracy_{split}" in m:
                 row[f"{split}_acc_{task}"] = m[f"accuracy_{split}"]

@@ -1,9 +1,13 @@
-"""The verdict: what the fitted laws imply, in numbers with intervals and in plain sentences.
+"""The verdict: what the fitted laws imply, as typed results with intervals. No torch, no Hydra.
 
-Built only from the fits and the run records, never from hard-coded values. Losses of different
-data types are measured on different held-out domains, so they are never compared directly;
-what is compared is how each data type wants compute split between parameters and tokens,
-where its unique data runs out, and what it buys on the shared verified task.
+Built only from the fits and the run records. Every quantity is an ``Estimate`` (a value with its
+95% interval) or an ``Undetermined`` (the reason there is none and what would fix it), and every
+law passes the validity gates of ``scaling.gates`` before any quantity is drawn from it. The
+sentences are written by ``scaling.verdict_text`` from these typed results.
+
+Closed forms use the FLOP convention the runs were recorded in (``scaling.fit.allocation``).
+Losses of different data types are measured on their own held-out domains, so they are compared
+only through the exchange rates on a shared domain or task (``scaling.exchange``).
 """
 
 from __future__ import annotations
@@ -14,103 +18,229 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scaling.estimate import Estimate, Result, Undetermined, from_samples
+from scaling.gates import Gate, isoflop_gate, parametric_gate
+
 REPEAT_EPOCHS = 4.0  # Muennighoff et al. 2023, §5: up to ~4 epochs of repetition cost little
 
 
-def _ok(fit: Any) -> bool:
-    return fit is not None and not isinstance(fit, dict)
+# --------------------------------------------------------------------------- compute-optimal
 
 
-def _interval(x: Any) -> list[float] | None:
-    if not x or any(v is None or not math.isfinite(v) for v in x):
+class Optimum:
+    """The compute-optimal relation C -> (N_opt, D_opt) of one data type, with bootstrap
+    replicates: from the isoFLOP power laws when they pass the gates (they measure the minima
+    directly), else from the parametric law under the recorded FLOP convention."""
+
+    def __init__(self, source: str, point: Any, replicates: list[Any], c_range: tuple) -> None:
+        self.source = source
+        self.point = point  # C -> (N, D)
+        self.replicates = replicates
+        self.c_range = c_range
+
+    def at(self, C: float) -> tuple[Result, Result, Result, np.ndarray]:
+        """N_opt, D_opt, tokens per parameter at C, and the replicate ratio samples."""
+        n, d = self.point(C)
+        reps = np.array([r(C) for r in self.replicates], dtype=float).reshape(-1, 2)
+        extrap = not (self.c_range[0] <= C <= self.c_range[1])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = reps[:, 1] / reps[:, 0]
+        kw = {"extrapolated": extrap}
+        return (
+            from_samples(n, reps[:, 0], unit="params", what="N_opt", **kw),
+            from_samples(d, reps[:, 1], unit="tokens", what="D_opt", **kw),
+            from_samples(d / n, ratio, what="tokens per parameter", **kw),
+            ratio,
+        )
+
+    def compute_at_tokens(self, tokens: float) -> tuple[Result, np.ndarray]:
+        """C at which D_opt(C) reaches ``tokens`` (bisection in log C), with replicates."""
+        from scaling.fit.allocation import C_WINDOW, _bisect
+
+        def solve(rel: Any) -> float:
+            s = _bisect(lambda c: rel(c)[1], tokens, *C_WINDOW, rising=True)
+            return (
+                s.value if s.status == "ok" else (0.0 if s.status == "below_window" else math.inf)
+            )
+
+        value = solve(self.point)
+        reps = np.array([solve(r) for r in self.replicates], dtype=float)
+        extrap = math.isfinite(value) and not (self.c_range[0] <= value <= self.c_range[1])
+        if not math.isfinite(value):
+            return Undetermined("D_opt never reaches this pool within `1e30` FLOPs"), reps
+        return (
+            from_samples(value, reps, unit="FLOPs", extrapolated=extrap, what="the data wall"),
+            reps,
+        )
+
+
+def _power(coef: float, exponent: float) -> Any:
+    return lambda C: coef * C**exponent
+
+
+def isoflop_optimum(iso: Any, c_range: tuple) -> Optimum | None:
+    """Power laws N_opt = coef C^a, D_opt = coef C^b with their bootstrap replicates (the
+    replicate coefficients and exponents are stored by ``fit_isoflop``'s bootstrap)."""
+    s = iso.bootstrap_samples or {}
+    if not all(k in s for k in ("a", "b", "n_coef", "d_coef")):
         return None
-    return [float(x[0]), float(x[1])]
+    point_n = _power(iso.n_opt_law.coef, iso.a)
+    point_d = _power(iso.d_opt_law.coef, iso.b)
+    reps = []
+    for a, b, cn, cd in zip(s["a"], s["b"], s["n_coef"], s["d_coef"], strict=True):
+        if all(math.isfinite(v) for v in (a, b, cn, cd)):
+            reps.append(lambda C, a=a, b=b, cn=cn, cd=cd: (cn * C**a, cd * C**b))
+    return Optimum("isoflop", lambda C: (point_n(C), point_d(C)), reps, c_range)
 
 
-MAX_EXPONENT_WIDTH = 0.5  # a 95% interval wider than this leaves an exponent undetermined
+def parametric_optimum(par: Any, fm: Any, c_range: tuple) -> Optimum:
+    """argmin_N L(N, C / (k(N) N)) of the parametric law and of each bootstrap refit."""
+    from scaling.fit.allocation import compute_optimal
+
+    def rel(law: Any) -> Any:
+        def f(C: float) -> tuple[float, float]:
+            a = compute_optimal(law, C, fm)
+            return a.n_opt, a.d_opt
+
+        return f
+
+    return Optimum("parametric", rel(par), [rel(b) for b in par.bootstrap_laws()], c_range)
 
 
-def _width(interval: Any) -> float:
-    iv = _interval(interval)
-    return iv[1] - iv[0] if iv else float("inf")
+# --------------------------------------------------------------------------- per data type
 
 
-def isoflop_constrained(iso: Any) -> bool:
-    """At least two interior budgets and a 95% interval of a narrower than 0.5."""
-    return (
-        _ok(iso)
-        and len(iso.interior) >= 2
-        and math.isfinite(iso.a)
-        and _width(iso.n_opt_law.interval) < MAX_EXPONENT_WIDTH
+def _iv(fit: Any, name: str) -> Result:
+    """A fitted parameter with its bootstrap interval from ``fit.intervals``."""
+    iv = (fit.intervals or {}).get(name)
+    value = float(getattr(fit, name))
+    if not iv or any(v is None or not math.isfinite(v) for v in iv):
+        return Undetermined(f"{name} has no finite bootstrap interval")
+    return Estimate(value, float(iv[0]), float(iv[1]))
+
+
+def _law_entry(gate: Gate, fit: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"gate": gate}
+    if gate.usable:
+        for k in names:
+            entry[k] = _iv(fit, k)
+    return entry
+
+
+def _iso_entry(iso: Any) -> dict[str, Any]:
+    gate = isoflop_gate(iso)
+    entry: dict[str, Any] = {"gate": gate}
+    if gate.usable:
+        for k, law in (("a", iso.n_opt_law), ("b", iso.d_opt_law)):
+            lo, hi = law.interval
+            entry[k] = Estimate(
+                float(law.exponent), float(lo), float(hi), method=law.interval_method
+            )
+        entry["budgets"] = [m.flops for m in iso.used]
+    elif hasattr(iso, "minima"):
+        entry["edge_budgets"] = [m.flops for m in iso.minima if not m.used]
+    return entry
+
+
+def flop_model(g: pd.DataFrame) -> Any:
+    from scaling.fit.allocation import FlopModel
+
+    conv = str(g.flops_convention.iloc[0]) if "flops_convention" in g else "recorded"
+    return FlopModel.from_runs(g.params, g.tokens, g.flops, conv)
+
+
+def choose_optimum(iso: Any, par: Any, g: pd.DataFrame) -> Optimum | Undetermined:
+    """The compute-optimal relation to use, or why there is none."""
+    c_range = (float(g.flops.min()), float(g.flops.max()))
+    ig, pg = isoflop_gate(iso), parametric_gate(par)
+    if ig.usable:
+        opt = isoflop_optimum(iso, c_range)
+        if opt is not None:
+            return opt
+    if pg.usable:
+        return parametric_optimum(par, flop_model(g), c_range)
+    return Undetermined(
+        "neither the isoFLOP nor the parametric law passes the validity gates (reasons above)",
+        ig.fix() or pg.fix(),
     )
 
 
-def parametric_constrained(par: Any) -> bool:
-    """Bootstrap intervals of alpha and beta narrower than 0.5 and E's above zero: otherwise the
-    five parameters trade off against each other and no single law is supported."""
-    if not _ok(par) or not par.intervals:
-        return False
-    e_iv = _interval(par.intervals.get("E"))
-    return (
-        _width(par.intervals.get("alpha")) < MAX_EXPONENT_WIDTH
-        and _width(par.intervals.get("beta")) < MAX_EXPONENT_WIDTH
-        and e_iv is not None
-        and e_iv[0] > 1e-3
-    )
+def noise_floor(df: pd.DataFrame) -> Result:
+    """Run-to-run noise of the loss from seed replicates: the pooled standard deviation of log
+    loss over grid points with two or more seeds, with a chi-square interval (Cochran 1934)."""
+    from scipy.special import chdtri  # inverse upper tail of chi-square (light to import)
+
+    key = [c for c in ("data_type", "model", "budget_flops") if c in df]
+    if "seed" not in df or df.seed.nunique() < 2:
+        return Undetermined(
+            "one seed per grid point, so run-to-run noise is not measured and intervals "
+            "resample runs only",
+            "add seeds (e.g. `seed=0,1,2`) to replicate the grid",
+        )
+    ll = np.log(df.loss.astype(float))
+    grp = df.assign(ll=ll).groupby(key).ll
+    ss = float(((ll - grp.transform("mean")) ** 2).sum())
+    dof = int((grp.count() - 1).clip(lower=0).sum())
+    if dof < 1:
+        return Undetermined("no grid point has two seeds", "replicate a grid point")
+    s = math.sqrt(ss / dof)
+    lo = math.sqrt(ss / chdtri(dof, 0.025))  # chi2.ppf(0.975, dof)
+    hi = math.sqrt(ss / chdtri(dof, 0.975))  # chi2.ppf(0.025, dof)
+    return Estimate(s, lo, hi, unit="in log loss", method="chi-square", n_samples=dof)
 
 
-def d_opt_law(iso: Any, par: Any) -> tuple[str, Any] | None:
-    """The D_opt(C) relation to use: the isoFLOP power law when it is constrained, else the
-    parametric law's closed form (Hoffmann et al. 2022, eq. 4) when that is; else none."""
-    if isoflop_constrained(iso):
-        return "isoflop", lambda C: iso.d_opt_law.predict(C)
-    if parametric_constrained(par):
-        return "parametric", lambda C: par.compute_optimal(C)[1]
-    return None
+def type_entry(
+    df: pd.DataFrame,
+    dt: str,
+    fits: dict[str, Any],
+    unique: float | None,
+    budget: float | None,
+) -> dict[str, Any]:
+    """Everything the verdict says about one data type, typed."""
+    from scaling.exchange import accuracy_estimate
 
-
-def compute_at_data(d_opt: Any, tokens: float, lo: float = 1e6, hi: float = 1e30) -> float:
-    """C at which the compute-optimal token count reaches ``tokens`` (bisection in log C;
-    D_opt grows monotonically with C for every law here)."""
-    a, b = math.log(lo), math.log(hi)
-    if not d_opt(math.exp(a)) < tokens < d_opt(math.exp(b)):
-        return float("nan")
-    for _ in range(200):
-        m = 0.5 * (a + b)
-        if d_opt(math.exp(m)) < tokens:
-            a = m
-        else:
-            b = m
-    return math.exp(0.5 * (a + b))
-
-
-def data_wall(iso: Any, par: Any, unique_tokens: float) -> dict[str, Any] | None:
-    """Compute beyond which a pool of ``unique_tokens`` binds: the compute-optimal run needs
-    more fresh tokens than exist (``fresh``), or more than ~4 epochs of them (``repeated``),
-    with bootstrap intervals from the parametric fit when it has them."""
-    law = d_opt_law(iso, par)
-    if law is None or not unique_tokens or unique_tokens <= 0:
-        return None
-    source, d_opt = law
-    out: dict[str, Any] = {
-        "unique_tokens": float(unique_tokens),
-        "law": source,
-        "fresh_flops": compute_at_data(d_opt, unique_tokens),
-        "repeated_flops": compute_at_data(d_opt, REPEAT_EPOCHS * unique_tokens),
-        "repeat_epochs": REPEAT_EPOCHS,
+    g = df[df.data_type == dt]
+    iso, par = fits.get("isoflop"), fits.get("chinchilla")
+    c_top = float(g.budget_flops.max())
+    e: dict[str, Any] = {
+        "runs": len(g),
+        "loss_domain": str(g.loss_domain.iloc[0]) if "loss_domain" in g else dt,
+        "budgets": sorted(float(b) for b in g.budget_flops.unique()),
+        "isoflop": _iso_entry(iso),
+        "parametric": _law_entry(parametric_gate(par), par, ("E", "alpha", "beta", "a", "b")),
     }
-    laws = par.bootstrap_laws() if _ok(par) else []
-    if laws:
-        walls = [
-            compute_at_data(lambda C, lw=lw: lw.compute_optimal(C)[1], unique_tokens) for lw in laws
-        ]
-        walls = [w for w in walls if math.isfinite(w)]
-        if len(walls) >= 10:
-            out["fresh_flops_interval_parametric"] = [
-                float(np.percentile(walls, 2.5)),
-                float(np.percentile(walls, 97.5)),
-            ]
-    return out
+    opt = choose_optimum(iso, par, g)
+    e["optimum_source"] = opt.source if isinstance(opt, Optimum) else None
+    at = budget or c_top
+    if isinstance(opt, Optimum):
+        n, d, r, ratio = opt.at(at)
+        e["at_budget"] = {"flops": at, "n_opt": n, "d_opt": d, "tokens_per_param": r}
+        e["_ratio_samples"] = ratio
+        e["_optimum"] = opt
+    else:
+        e["at_budget"] = {"flops": at, "undetermined": opt}
+    e["task_accuracy"] = {}
+    for c in (c for c in g.columns if c.startswith("acc_") and g[c].notna().any()):
+        task = c[4:]
+        run = g.loc[g[c].idxmax()]
+        n_col = f"task_n_{task}"
+        n_prob = float(run[n_col]) if n_col in g and pd.notna(run.get(n_col)) else math.nan
+        e["task_accuracy"][task] = {
+            "best": accuracy_estimate(float(run[c]), n_prob),
+            "run": str(run.run_id),
+            "model": str(run.model),
+            "budget_flops": float(run.budget_flops),
+        }
+    pool = unique or pool_tokens(df, dt)
+    e["pool_tokens"] = pool
+    e["pool_source"] = "given" if unique else ("recorded corpus size" if pool else None)
+    e["data_wall"] = data_wall(opt, pool) if pool else None
+    if pool and isinstance(opt, Optimum) and isinstance(e["at_budget"].get("d_opt"), Estimate):
+        d_est = e["at_budget"]["d_opt"]
+        e["binds_at_budget"] = (
+            "data" if d_est.lo > pool else ("compute" if d_est.hi < pool else "undetermined")
+        )
+    return e
 
 
 def pool_tokens(df: pd.DataFrame, data_type: str) -> float | None:
@@ -121,150 +251,62 @@ def pool_tokens(df: pd.DataFrame, data_type: str) -> float | None:
     return float(g.pool_tokens.dropna().max())
 
 
-def _type_entry(
-    df: pd.DataFrame, dt: str, fits: dict[str, Any], unique: float | None, budget: float | None
-) -> dict[str, Any]:
-    g = df[df.data_type == dt]
-    iso, par = fits.get("isoflop"), fits.get("chinchilla")
-    e: dict[str, Any] = {"runs": len(g), "loss_domain": str(g.loss_domain.iloc[0])}
-    best = g.loc[g.groupby("budget_flops").loss.idxmin()]
-    e["best_per_budget"] = [
-        {
-            "budget_flops": float(r.budget_flops),
-            "model": r.model,
-            "params": float(r.params),
-            "tokens": float(r.tokens),
-            "loss": float(r.loss),
-        }
-        for r in best.itertuples()
-    ]
-    if _ok(iso):
-        e["isoflop"] = {
-            "a": iso.a,
-            "a_interval": _interval(iso.n_opt_law.interval),
-            "b": iso.b,
-            "b_interval": _interval(iso.d_opt_law.interval),
-            "budgets_used": [m.flops for m in iso.interior],
-            "constrained": isoflop_constrained(iso),
-            "excluded": {str(k): v for k, v in iso.excluded.items()},
-            "minima": [m.to_dict() for m in iso.minima],
-        }
-    else:
-        e["isoflop"] = iso
-    if _ok(par):
-        e["parametric"] = {k: getattr(par, k) for k in ("E", "A", "B", "alpha", "beta", "a", "b")}
-        e["parametric"]["intervals"] = {k: _interval(v) for k, v in par.intervals.items()}
-        e["parametric"]["r2"] = par.r2
-        e["parametric"]["constrained"] = parametric_constrained(par)
-    else:
-        e["parametric"] = par
-    acc_cols = [c for c in g.columns if c.startswith("acc_") and g[c].notna().any()]
-    e["task_accuracy"] = {
-        c[4:]: {
-            "best": float(g[c].max()),
-            "best_run": str(g.loc[g[c].idxmax(), "run_id"]),
-            "by_budget": {
-                str(float(b)): float(v) for b, v in g.groupby("budget_flops")[c].max().items()
-            },
-        }
-        for c in acc_cols
+def data_wall(opt: Optimum | Undetermined, unique_tokens: float) -> dict[str, Any]:
+    """Compute beyond which a pool of U unique tokens binds: the compute-optimal run needs more
+    fresh tokens than exist, or more than ``REPEAT_EPOCHS`` epochs of them."""
+    if not isinstance(opt, Optimum):
+        return {"unique_tokens": unique_tokens, "fresh": opt, "repeated": opt}
+    fresh, _ = opt.compute_at_tokens(unique_tokens)
+    repeated, _ = opt.compute_at_tokens(REPEAT_EPOCHS * unique_tokens)
+    return {
+        "unique_tokens": float(unique_tokens),
+        "law": opt.source,
+        "fresh": fresh,
+        "repeated": repeated,
+        "repeat_epochs": REPEAT_EPOCHS,
     }
-    pool = unique if unique else pool_tokens(df, dt)
-    e["pool_tokens"] = pool
-    e["pool_source"] = "given" if unique else ("recorded corpus size" if pool else None)
-    e["data_wall"] = data_wall(iso, par, pool) if pool else None
-    if budget:
-        law = d_opt_law(iso, par)
-        if law is not None:
-            d = float(law[1](budget))
-            e["at_budget"] = {
-                "flops": budget,
-                "d_opt": d,
-                "law": law[0],
-                "binds": ("data" if pool and d > pool else "compute") if pool else None,
-            }
-    return e
 
 
-def _fmt(x: float | None, digits: int = 3) -> str:
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    return f"{x:.{digits}g}"
-
-
-def _iv(iv: list[float] | None) -> str:
-    return f" [{iv[0]:.2f}, {iv[1]:.2f}]" if iv else ""
-
-
-def _statements(per_type: dict[str, Any]) -> list[str]:
-    out = []
-    for dt, e in per_type.items():
-        iso = e.get("isoflop")
-        best = e["best_per_budget"][-1]
-        s = (
-            f"{dt}: at C={_fmt(best['budget_flops'])} FLOPs the best run is {best['model']} "
-            f"({_fmt(best['params'])} params on {_fmt(best['tokens'])} tokens, "
-            f"{best['tokens'] / best['params']:.0f} tokens/param)."
-        )
-        if isinstance(iso, dict) and iso.get("constrained"):
-            s += (
-                f" isoFLOP: N_opt ∝ C^{iso['a']:.2f}{_iv(iso['a_interval'])}, "
-                f"D_opt ∝ C^{iso['b']:.2f}{_iv(iso['b_interval'])} (95%)."
-            )
-        elif isinstance(iso, dict) and "a" in iso and len(iso.get("budgets_used", [])) >= 2:
-            s += (
-                f" isoFLOP exponent not determined: a = {iso['a']:.2f} with 95% interval"
-                f"{_iv(iso['a_interval'])}; more budgets or seeds would narrow it."
-            )
-        elif isinstance(iso, dict) and iso.get("excluded"):
-            reasons = "; ".join(f"C={_fmt(float(c))}: {r}" for c, r in iso["excluded"].items())
-            s += f" isoFLOP exponents not determined ({reasons}); widen the model ladder there."
-        elif isinstance(iso, dict) and "error" in iso:
-            s += f" isoFLOP not fitted: {iso['error']}."
-        par = e.get("parametric")
-        if isinstance(par, dict) and par.get("constrained"):
-            iv = par["intervals"]
-            s += (
-                f" Parametric law: E={par['E']:.2f}{_iv(iv.get('E'))}, "
-                f"alpha={par['alpha']:.2f}{_iv(iv.get('alpha'))}, "
-                f"beta={par['beta']:.2f}{_iv(iv.get('beta'))} (R²={par['r2']:.2f}), "
-                f"so N_opt ∝ C^{par['a']:.2f}."
-            )
-        elif isinstance(par, dict) and "alpha" in par:
-            iv = par["intervals"]
-            s += (
-                f" The parametric law is not constrained by {e['runs']} runs (95% intervals: "
-                f"alpha{_iv(iv.get('alpha'))}, beta{_iv(iv.get('beta'))}, E{_iv(iv.get('E'))}); "
-                "no conclusion is drawn from it."
-            )
-        for task, acc in e.get("task_accuracy", {}).items():
-            s += f" Best verified {task} accuracy: {acc['best']:.0%}."
-        wall = e.get("data_wall")
-        if wall and math.isfinite(wall["fresh_flops"]):
-            s += (
-                f" With {_fmt(wall['unique_tokens'])} unique tokens ({e['pool_source']}), "
-                f"data binds beyond C≈{_fmt(wall['fresh_flops'], 2)} FLOPs of fresh data, "
-                f"≈{_fmt(wall['repeated_flops'], 2)} with {wall['repeat_epochs']:.0f} epochs "
-                f"({wall['law']} law)."
-            )
-        elif e.get("pool_tokens"):
-            s += (
-                f" Its pool holds {_fmt(e['pool_tokens'])} unique tokens; no constrained law "
-                "places the data wall yet."
-            )
-        out.append(s)
-    ratios = {
-        dt: e["best_per_budget"][-1]["tokens"] / e["best_per_budget"][-1]["params"]
+def ratio_between(per_type: dict[str, Any]) -> dict[str, Any] | None:
+    """Tokens per parameter of two data types at the same budget, as a ratio with an interval
+    from independent bootstrap replicates of each (paired by index)."""
+    have = {
+        dt: e
         for dt, e in per_type.items()
+        if isinstance(e["at_budget"].get("tokens_per_param"), Estimate)
     }
-    if len(ratios) >= 2:
-        lo, hi = min(ratios, key=ratios.get), max(ratios, key=ratios.get)
-        out.append(
-            f"At the largest budget, {hi} wants {ratios[hi] / ratios[lo]:.1f}x more tokens per "
-            f"parameter than {lo} ({ratios[hi]:.0f} vs {ratios[lo]:.0f}): per unit of compute, "
-            f"{lo} data is the more capacity-hungry and the less token-hungry of the two."
-        )
-    return out
+    if len(per_type) < 2:
+        return None
+    if len(have) < 2:
+        missing = sorted(set(per_type) - set(have))
+        return {
+            "undetermined": Undetermined(
+                f"no compute-optimal tokens per parameter with an interval for "
+                f"{', '.join(missing)}",
+                "more budgets, a wider model ladder or seeds",
+            )
+        }
+    budgets = {e["at_budget"]["flops"] for e in have.values()}
+    if len(budgets) > 1:
+        return {"undetermined": Undetermined("the data types' largest budgets differ")}
+    (hi_t, e_hi), (lo_t, e_lo) = sorted(
+        have.items(), key=lambda kv: -kv[1]["at_budget"]["tokens_per_param"].value
+    )[:2]
+    k = min(len(e_hi["_ratio_samples"]), len(e_lo["_ratio_samples"]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        samples = e_hi["_ratio_samples"][:k] / e_lo["_ratio_samples"][:k]
+    value = (
+        e_hi["at_budget"]["tokens_per_param"].value / e_lo["at_budget"]["tokens_per_param"].value
+    )
+    return {
+        "more": hi_t,
+        "less": lo_t,
+        "flops": budgets.pop(),
+        "ratio": from_samples(value, samples, what="the ratio of tokens per parameter"),
+    }
+
+
+# --------------------------------------------------------------------------- levers
 
 
 def seconds_per_token(df: pd.DataFrame, data_type: str, costs: Any) -> tuple[float | None, str]:
@@ -285,28 +327,39 @@ def levers_entry(
     """Compute versus data for one data type, or the reason it cannot be priced."""
     from scaling.levers import levers
 
-    if not parametric_constrained(par):
-        return {"priced": False, "reason": "its parametric law is not constrained by the runs"}
+    gate = parametric_gate(par)
+    if not gate.usable:
+        return {
+            "undetermined": Undetermined(
+                f"its parametric law fails the gates ({gate.why()})", gate.fix()
+            )
+        }
     pool = e.get("pool_tokens")
     if not pool:
-        return {"priced": False, "reason": "no unique-data pool: pass --unique-tokens"}
+        return {"undetermined": Undetermined("no unique-data pool", "pass --unique-tokens")}
     spt, source = seconds_per_token(df, dt, costs)
     if spt is None:
         return {
-            "priced": False,
-            "reason": "no cost per token: its runs recorded no expert time; "
-            "set expert_seconds_per_token in --costs",
+            "undetermined": Undetermined(
+                "no cost per token: its runs recorded no expert time",
+                "set expert_seconds_per_token in --costs",
+            )
         }
-    c = budget or float(df[df.data_type == dt].budget_flops.max())
+    g = df[df.data_type == dt]
+    c = budget or float(g.budget_flops.max())
     lv = levers(
         par,
         c,
         pool,
         costs.dollars_per_flop,
         costs.dollars_per_token(spt),
+        flop_model(g),
         bootstrap_laws=par.bootstrap_laws(),
     )
-    return {"priced": True, "seconds_per_token": spt, "seconds_source": source, **lv.to_dict()}
+    return {"levers": lv, "seconds_per_token": spt, "seconds_source": source}
+
+
+# --------------------------------------------------------------------------- build
 
 
 def build(
@@ -318,133 +371,53 @@ def build(
     costs: Any = None,
     exchange_bootstrap: int = 100,
 ) -> dict[str, Any]:
-    """The verdict as a JSON-able dict: per data type numbers, exchange rates between data
-    types, compute-versus-data levers, and the plain statements."""
+    """The verdict: typed per-data-type results, the tokens-per-parameter comparison, exchange
+    rates, levers, the noise floor, and the sentences (``statement``) written from them."""
+    from scaling import verdict_text
     from scaling.costs import CostModel
     from scaling.exchange import all_rates
 
     costs = costs or CostModel()
-    per_type = {dt: _type_entry(df, dt, f, unique_tokens, budget) for dt, f in fits.items()}
+    per_type = {dt: type_entry(df, dt, f, unique_tokens, budget) for dt, f in fits.items()}
     for dt, e in per_type.items():
         e["levers"] = levers_entry(df, dt, fits[dt].get("chinchilla"), e, costs, budget)
-    rates = [r.to_dict() for r in all_rates(df, bootstrap=exchange_bootstrap)]
-    verdict: dict[str, Any] = {
+    v: dict[str, Any] = {
         "data_types": per_type,
-        "exchange_rates": rates,
+        "tokens_per_param_ratio": ratio_between(per_type),
+        "exchange_rates": all_rates(df, bootstrap=exchange_bootstrap),
+        "noise_floor": noise_floor(df),
         "costs": costs.to_dict(),
-        "statement": _statements(per_type) + _rate_statements(rates) + _lever_statements(per_type),
-        "caveats": [
-            "Losses of different data types are on different held-out domains and are not "
-            "compared directly.",
-            f"Repetition allowance: {REPEAT_EPOCHS:.0f} epochs (Muennighoff et al. 2023, §5).",
-        ],
+        "flops_convention": sorted(df.flops_convention.unique().tolist())
+        if "flops_convention" in df
+        else [],
     }
-    return verdict
+    v["statement"] = verdict_text.statements(v)
+    v["caveats"] = verdict_text.caveats(v)
+    return v
 
 
-def _num(x: float | None, unit: str = "") -> str:
-    if x is None or x == math.inf:
-        return "unreachable"
-    return f"{x:.3g}{unit}"
-
-
-def _rate_statements(rates: list[dict[str, Any]]) -> list[str]:
-    out = []
-    for r in rates:
-        kind, what = r["measure"].split(":", 1)
-        ref, trt, m = r["reference"], r["treatment"], r["compute_multiplier"]
-        if kind == "loss" and str(r.get("note") or "").startswith("not estimated"):
-            out.append(
-                f"On held-out '{what}', one {trt} token's worth in {ref} tokens is {r['note']}."
-            )
-            continue
-        if kind == "loss":
-            t = r["tokens_per_token"]
-            iv = r["interval"].get("tokens_per_token")
-            if t is None:
-                s = (
-                    f"On held-out '{what}', no amount of {ref} data matches {trt}'s best run "
-                    f"at C={r['budget_flops']:.2g}"
-                )
-            else:
-                s = (
-                    f"On held-out '{what}', one {trt} token is worth {_num(t)} {ref} tokens"
-                    + (f" (95% [{_num(iv[0])}, {_num(iv[1])}])" if iv else "")
-                    + f", and {trt}'s best run at C={r['budget_flops']:.2g} equals "
-                    f"{_num(m, 'x')} its compute spent on {ref} data"
-                )
-        elif str(r.get("note") or "").startswith("not estimated"):
-            s = (
-                f"On the verified task '{what}', the compute {ref} data needs to match {trt} "
-                f"is {r['note']}."
-            )
-            out.append(s)
-            continue
-        elif m is None:
-            s = (
-                f"On the verified task '{what}', {ref} data does not reach {trt}'s best "
-                "accuracy at any compute in this sweep"
-            )
-        else:
-            s = (
-                f"On the verified task '{what}', {ref} data needs {_num(m, 'x')} the compute "
-                f"of {trt}'s best run at C={r['budget_flops']:.2g} to match its accuracy"
-            )
-        s += f" ({r['note']})." if r.get("note") else "."
-        out.append(s)
-    return out
-
-
-def _lever_statements(per_type: dict[str, Any]) -> list[str]:
-    out = []
-    for dt, e in per_type.items():
-        lv = e.get("levers") or {}
-        if not lv.get("priced"):
-            out.append(f"{dt}: compute versus data not priced: {lv.get('reason', 'n/a')}.")
-            continue
-        iv = lv["intervals"].get("ratio_data_to_compute")
-        out.append(
-            f"{dt}: at C={lv['flops']:.2g} FLOPs with {lv['unique_tokens']:.3g} unique tokens, "
-            f"$1M of compute lowers loss by {lv['compute_gain_per_million']:.3g} nats and $1M of "
-            f"expert-corrected data ({lv['seconds_per_token']:.3g} expert-s/token, "
-            f"{lv['seconds_source']}) by {lv['data_gain_per_million']:.3g}: {lv['binds']} binds"
-            + (f" (data/compute ratio 95% interval [{iv[0]:.3g}, {iv[1]:.3g}])" if iv else "")
-            + "."
-        )
-    return out
+def to_jsonable(v: Any) -> Any:
+    """The verdict with typed results turned into plain JSON (private ``_`` keys dropped)."""
+    if hasattr(v, "to_dict"):
+        return to_jsonable(v.to_dict())
+    if isinstance(v, dict):
+        return {str(k): to_jsonable(x) for k, x in v.items() if not str(k).startswith("_")}
+    if isinstance(v, list | tuple):
+        return [to_jsonable(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, np.generic):
+        return to_jsonable(v.item())
+    return v
 
 
 def to_text(v: dict[str, Any]) -> str:
-    return "Verdict\n" + "\n".join(f"- {s}" for s in v["statement"])
+    from scaling import verdict_text
+
+    return verdict_text.to_text(v)
 
 
 def to_markdown(v: dict[str, Any], summary: dict[str, Any]) -> str:
-    lines = [
-        f"# Verdict: {summary.get('path', '')}",
-        "",
-        f"{summary.get('runs')} runs; data types {', '.join(summary.get('data_types', []))}; "
-        f"budgets {', '.join(_fmt(b) for b in summary.get('budgets', []))} FLOPs "
-        f"({', '.join(summary.get('flops_convention', []))}).",
-        "",
-    ]
-    lines += [f"- {s}" for s in v["statement"]]
-    lines += [
-        "",
-        "| data type | best run at largest budget | tokens/param | isoFLOP a | "
-        "parametric a | best accuracy | data wall (fresh) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for dt, e in v["data_types"].items():
-        best = e["best_per_budget"][-1]
-        iso = e.get("isoflop") or {}
-        par = e.get("parametric") or {}
-        acc = max((a["best"] for a in e.get("task_accuracy", {}).values()), default=None)
-        wall = (e.get("data_wall") or {}).get("fresh_flops")
-        a_iso = _fmt(iso.get("a")) if len(iso.get("budgets_used", [])) >= 2 else "edge"
-        lines.append(
-            f"| {dt} | {best['model']} ({_fmt(best['params'])}) | "
-            f"{best['tokens'] / best['params']:.0f} | {a_iso} | {_fmt(par.get('a'))} | "
-            f"{'n/a' if acc is None else f'{acc:.0%}'} | {_fmt(wall, 2)} |"
-        )
-    lines += ["", "Caveats:"] + [f"- {c}" for c in v["caveats"]]
-    return "\n".join(lines) + "\n"
+    from scaling import verdict_text
+
+    return verdict_text.to_markdown(v, summary)

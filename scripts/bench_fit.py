@@ -67,10 +67,10 @@ def main() -> None:
     logs = (np.log(N), np.log(D), np.log(L))
     w = np.ones(len(L))
     grid = grid_starts()
-    _, _, optima = minimise_chinchilla(*logs, w, starts=grid, delta=1e-3)
+    _, _, optima, _ = minimise_chinchilla(*logs, w, starts=grid, delta=1e-3)
     boot_starts = optima[:4]
     t0 = time.perf_counter()
-    boot = bootstrap_chinchilla(
+    boot, _ = bootstrap_chinchilla(
         *logs, w, starts=boot_starts, n_boot=100, delta=1e-3, seed=1, grid=grid, n_grid=5
     )
     t_boot = time.perf_counter() - t0

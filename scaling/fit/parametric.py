@@ -135,7 +135,10 @@ class ChinchillaFit(ChinchillaLaw):
     are log L - log L_hat per point; ``r2`` is computed on the loss itself. ``intervals`` maps
     E, A, B, alpha, beta and the compute-optimal exponents a, b to equal-tailed percentile
     intervals over ``bootstrap_samples`` (rows resampled with replacement); it is empty when no
-    bootstrap was asked for.
+    bootstrap was asked for. ``converged`` and ``optimizer_message`` are scipy L-BFGS-B's status
+    for the final polish of the best optimum; ``n_bootstrap_failed`` counts resamples whose refit
+    did not converge or ended at a non-finite point (their samples are NaN, left out of the
+    intervals, and the validity gates refuse a fit where too many failed).
     """
 
     objective: float = float("nan")
@@ -144,6 +147,9 @@ class ChinchillaFit(ChinchillaLaw):
     huber_delta: float = 1e-3
     n_starts: int = 0
     ci: float = 0.95
+    converged: bool = True
+    optimizer_message: str = ""
+    n_bootstrap_failed: int = 0
     residuals: np.ndarray = field(default_factory=lambda: np.empty(0), compare=False, repr=False)
     intervals: Mapping[str, tuple[float, float]] = field(default_factory=dict, compare=False)
     bootstrap_samples: Mapping[str, np.ndarray] = field(
@@ -157,11 +163,12 @@ class ChinchillaFit(ChinchillaLaw):
         return ChinchillaLaw(self.E, self.A, self.B, self.alpha, self.beta)
 
     def bootstrap_laws(self) -> list[ChinchillaLaw]:
-        """One law per bootstrap resample (empty without bootstrap)."""
+        """One law per successful bootstrap resample (empty without bootstrap)."""
         s = self.bootstrap_samples
         if not s:
             return []
-        return [ChinchillaLaw(*(float(s[k][i]) for k in PARAM_NAMES)) for i in range(len(s["E"]))]
+        laws = [ChinchillaLaw(*(float(s[k][i]) for k in PARAM_NAMES)) for i in range(len(s["E"]))]
+        return [lw for lw in laws if all(np.isfinite(v) for v in lw.params().values())]
 
     def compute_optimal_interval(self, C: float) -> dict[str, tuple[float, float]]:
         """Bootstrap percentile intervals of N_opt and D_opt at compute C (Hoffmann eq. 4)."""
@@ -192,6 +199,9 @@ class ChinchillaFit(ChinchillaLaw):
             "ci": self.ci,
             "intervals": {k: list(v) for k, v in self.intervals.items()},
             "n_bootstrap": len(self.bootstrap_samples.get("E", ())),
+            "n_bootstrap_failed": self.n_bootstrap_failed,
+            "converged": self.converged,
+            "optimizer_message": self.optimizer_message,
             "residuals_log": self.residuals,
         }
         if self.holdout is not None:
@@ -315,8 +325,13 @@ def grid_starts(
     return pts
 
 
-def _polish(fg: BatchObjective, theta0: np.ndarray, row: int) -> tuple[np.ndarray, float]:
-    """scipy L-BFGS-B from ``theta0`` on problem ``row`` with tight tolerances."""
+def _polish(
+    fg: BatchObjective, theta0: np.ndarray, row: int
+) -> tuple[np.ndarray, float, bool, str]:
+    """scipy L-BFGS-B from ``theta0`` on problem ``row`` with tight tolerances: (theta, f,
+    converged, message). L-BFGS-B's "ABNORMAL" line-search exit at the floor of floating point
+    counts as converged when the gradient is already small (max |g| < 1e-4 on the objective
+    scaled by 1/delta), since no descent is left to find."""
     from scipy.optimize import minimize
 
     rows = np.array([row])
@@ -332,8 +347,9 @@ def _polish(fg: BatchObjective, theta0: np.ndarray, row: int) -> tuple[np.ndarra
         method="L-BFGS-B",
         options={"maxiter": 5000, "maxfun": 10000, "ftol": 1e-15, "gtol": 1e-11, "maxcor": 30},
     )
-    f_end, _ = fun(res.x)
-    return res.x, f_end
+    f_end, g_end = fun(res.x)
+    ok = bool(res.success) or (np.isfinite(f_end) and float(np.max(np.abs(g_end))) < 1e-4)
+    return res.x, f_end, ok, str(res.message)
 
 
 def _theta_to_law(theta: np.ndarray) -> dict[str, float]:
@@ -355,8 +371,9 @@ def minimise_chinchilla(
     starts: np.ndarray,
     delta: float,
     polish: int = 8,
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """Best theta, its scaled objective and the distinct polished optima (best first).
+) -> tuple[np.ndarray, float, np.ndarray, tuple[bool, str]]:
+    """Best theta, its scaled objective, the distinct polished optima (best first) and the
+    optimizer status (converged, message) of the best.
 
     Stage 1 runs every start in single precision (batched BFGS); stage 2 polishes the ``polish``
     best distinct end points (0.05 apart in max-norm of theta, objective within 1.5x of the
@@ -372,10 +389,11 @@ def minimise_chinchilla(
     # vanishes); polishing them costs time and cannot win.
     top = top[res.f[top] <= 1.5 * res.f[top[0]] + 1e-9]
     polished = [_polish(fg64, res.x[i], 0) for i in top]
-    thetas = np.array([th for th, _ in polished])
-    values = np.array([f for _, f in polished])
+    thetas = np.array([p[0] for p in polished])
+    values = np.array([p[1] for p in polished])
     keep = distinct_best(thetas, values, len(polished), tol=1e-3)  # best first, no duplicates
-    return thetas[keep[0]], float(values[keep[0]]), thetas[keep]
+    status = polished[int(keep[0])][2:]
+    return thetas[keep[0]], float(values[keep[0]]), thetas[keep], status
 
 
 def bootstrap_chinchilla(
@@ -390,8 +408,9 @@ def bootstrap_chinchilla(
     seed: int,
     grid: np.ndarray | None = None,
     n_grid: int = 0,
-) -> np.ndarray:
-    """theta (n_boot, 5) refitted on resamples of the rows drawn with replacement.
+) -> tuple[np.ndarray, np.ndarray]:
+    """theta (n_boot, 5) refitted on resamples of the rows drawn with replacement, and a mask of
+    the resamples whose best end point converged at a finite value.
 
     Every resample is started from each of ``starts`` (the full fit's distinct optima) and from
     ``n_grid`` points drawn at random from ``grid`` (as Besiroglu et al. 2024 add best-of-5
@@ -412,7 +431,11 @@ def bootstrap_chinchilla(
     res = batched_bfgs(fg, X0.reshape(n_boot * k, 5))
     f = res.f.reshape(n_boot, k)
     best = np.argmin(np.where(np.isfinite(f), f, np.inf), axis=1)
-    return res.x.reshape(n_boot, k, 5)[np.arange(n_boot), best]
+    rows = np.arange(n_boot)
+    theta = res.x.reshape(n_boot, k, 5)[rows, best]
+    ok = res.converged.reshape(n_boot, k)[rows, best] & np.isfinite(f[rows, best])
+    ok &= np.isfinite(theta).all(axis=1)
+    return theta, ok
 
 
 def fit_chinchilla(
@@ -459,7 +482,7 @@ def fit_chinchilla(
 
     log_n, log_d, log_l = np.log(N), np.log(D), np.log(L)
     starts = grid_starts(grid, n_starts, seed)
-    theta, _, optima = minimise_chinchilla(
+    theta, _, optima, (converged, message) = minimise_chinchilla(
         log_n, log_d, log_l, w, starts=starts, delta=huber_delta, polish=polish
     )
     log_hat = lse_log_loss(theta, log_n, log_d)[0]
@@ -468,8 +491,9 @@ def fit_chinchilla(
 
     samples: dict[str, np.ndarray] = {}
     intervals: dict[str, tuple[float, float]] = {}
+    n_failed = 0
     if bootstrap > 0:
-        th = bootstrap_chinchilla(
+        th, ok = bootstrap_chinchilla(
             log_n,
             log_d,
             log_l,
@@ -481,6 +505,8 @@ def fit_chinchilla(
             grid=starts,
             n_grid=bootstrap_grid_starts,
         )
+        n_failed = int((~ok).sum())
+        th = np.where(ok[:, None], th, np.nan)
         with np.errstate(over="ignore"):  # a degenerate resample may send log A past exp's range
             samples = {
                 "E": np.exp(th[:, 2]),
@@ -502,6 +528,9 @@ def fit_chinchilla(
         huber_delta=huber_delta,
         n_starts=len(starts),
         ci=ci,
+        converged=bool(converged),
+        optimizer_message=message,
+        n_bootstrap_failed=n_failed,
         residuals=log_l - log_hat,
         intervals=intervals,
         bootstrap_samples=samples,
