@@ -37,6 +37,7 @@ import pandas as pd
 
 from scaling.errors import UserError
 from scaling.estimate import Estimate, Result, Undetermined, from_samples, num
+from scaling.fit.allocation import flop_model
 from scaling.gates import parametric_gate
 
 
@@ -101,13 +102,6 @@ def shared_domains(df: pd.DataFrame) -> list[str]:
     return sorted(out)
 
 
-def _flop_model(g: pd.DataFrame) -> Any:
-    from scaling.fit.allocation import FlopModel
-
-    conv = str(g.flops_convention.iloc[0]) if "flops_convention" in g else "recorded"
-    return FlopModel.from_runs(g.params, g.tokens, g.flops, conv)
-
-
 def _solve_rate(t_law: Any, r_law: Any, c: float, fm_t: Any, fm_r: Any) -> tuple[float, ...]:
     """(treatment loss, compute multiplier, token rate, reference compute) at budget c."""
     from scaling.fit.allocation import compute_optimal, compute_to_match
@@ -162,7 +156,7 @@ def loss_rate(
                 ),
             )
     r_law, t_law = laws[reference], laws[treatment]
-    fm_r, fm_t = _flop_model(ref), _flop_model(trt)
+    fm_r, fm_t = flop_model(ref), flop_model(trt)
     c_lo, c_hi = float(ref.flops.min()), float(ref.flops.max())
     pairs = list(zip(t_law.bootstrap_laws(), r_law.bootstrap_laws(), strict=False))
     points = []

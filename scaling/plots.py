@@ -19,6 +19,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from scaling.fit.allocation import compute_optimal, flop_model, frontier_loss
+from scaling.gates import isoflop_gate, parametric_gate
+
 STYLE = {
     "figure.dpi": 110,
     "savefig.dpi": 160,
@@ -53,6 +56,27 @@ def _ok(fit: Any) -> bool:
     return fit is not None and not isinstance(fit, dict)
 
 
+def _iv_text(value: float, iv: Any) -> str:
+    """An exponent with its 95% interval for a title or legend."""
+    if not iv or any(v is None or not math.isfinite(v) for v in iv):
+        return f"{value:.2f} (no interval)"
+    return f"{value:.2f} [{iv[0]:.2f}, {iv[1]:.2f}]"
+
+
+def _profile_curve(method: str, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The fitted profile of one budget for display, drawn with the method the fit used:
+    Akima spline of log loss (Porian et al. 2024) for "spline", else a parabola in log N."""
+    ux = np.unique(x)
+    xs = np.linspace(ux.min(), ux.max(), 100)
+    if method == "spline" and len(ux) >= 3:
+        from scipy.interpolate import Akima1DInterpolator
+
+        uy = np.array([np.log(y[x == u]).mean() for u in ux])
+        return xs, np.exp(Akima1DInterpolator(ux, uy)(xs))
+    coef = np.polyfit(x, y, 2)
+    return xs, np.polyval(coef, xs)
+
+
 def _footer(fig: Figure, source: str, df: pd.DataFrame) -> None:
     conv = ", ".join(sorted(df.flops_convention.unique())) if "flops_convention" in df else "?"
     fig.text(
@@ -79,6 +103,19 @@ def _panels(n: int, width: float = 4.6, height: float = 3.6) -> tuple[Figure, li
     return fig, list(axes[0])
 
 
+def _log_ticks(ax: Any) -> None:
+    """Minor ticks of log axes at 2 and 5 times each decade only (all eight labels overlap when
+    an axis spans about one decade, as a sweep's compute often does)."""
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator
+
+    for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+        if scale == "log":
+            axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+            axis.set_minor_formatter(
+                LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(1e9, 1e9))
+            )
+
+
 def isoflop_curves(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure:
     """Loss against model size at each budget, with each budget's parabola and minimum
     (Hoffmann et al. 2022, Fig. 3 left)."""
@@ -96,11 +133,9 @@ def isoflop_curves(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure:
                 ax.plot(gb.params, gb.loss, "o", color=colors[b], ms=5, label=f"C={_fmt_flops(b)}")
                 if gb.params.nunique() >= 3:
                     x = np.log(gb.params.to_numpy(float))
-                    coef = np.polyfit(x, gb.loss.to_numpy(float), 2)  # display of the profile
-                    xs = np.linspace(x.min() - 0.2, x.max() + 0.2, 100)
-                    ax.plot(
-                        np.exp(xs), np.polyval(coef, xs), "-", color=colors[b], lw=1.2, alpha=0.8
-                    )
+                    method = iso.method if _ok(iso) else "quadratic"
+                    xs, ys = _profile_curve(method, x, gb.loss.to_numpy(float))
+                    ax.plot(np.exp(xs), ys, "-", color=colors[b], lw=1.2, alpha=0.8)
                 m = minima.get(b)
                 if m is not None and math.isfinite(m.n_opt):
                     ax.plot(
@@ -117,11 +152,19 @@ def isoflop_curves(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure:
             ax.set_xscale("log")
             ax.set_xlabel("parameters N")
             ax.set_ylabel(f"held-out loss on '{g.loss_domain.iloc[0]}' (nats/token)")
-            title = f"{dt}: isoFLOP curves"
-            if _ok(iso) and len(iso.interior) >= 2:
-                title += f"\nN_opt ∝ C^{iso.a:.2f}, D_opt ∝ C^{iso.b:.2f}"
+            title = f"{dt}: isoFLOP curves (hollow star: minimum not bracketed)"
+            gate = isoflop_gate(iso)
+            if gate.usable:
+                title += (
+                    f"\nN_opt ∝ C^{_iv_text(iso.a, iso.n_opt_law.interval)}, "
+                    f"D_opt ∝ C^{_iv_text(iso.b, iso.d_opt_law.interval)} (95%)"
+                )
+            else:
+                title += "\nexponents rejected by the validity gates (see verdict.md)"
             ax.set_title(title)
             ax.legend(loc="upper left")
+        for a in fig.axes:
+            _log_ticks(a)
         fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
@@ -159,21 +202,32 @@ def loss_vs_compute(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure
                     label="isoFLOP minima",
                 )
             par = fits.get(dt, {}).get("chinchilla")
-            if _ok(par):
-                cs = np.geomspace(g.flops.min() / 2, g.flops.max() * 2, 60)
-                n_opt, d_opt = par.compute_optimal(cs)
+            if parametric_gate(par).usable:
+                fm = flop_model(g)
+                cs = np.geomspace(g.flops.min() / 2, g.flops.max() * 2, 40)
                 ax.plot(
                     cs,
-                    par.predict(n_opt, d_opt),
+                    [frontier_loss(par, c, fm) for c in cs],
                     "k--",
                     lw=1,
-                    label=f"L(N_opt, D_opt), E={par.E:.2f}",
+                    label=f"parametric frontier, E={_iv_text(par.E, par.intervals.get('E'))}",
+                )
+            elif _ok(par):
+                ax.text(
+                    0.02,
+                    0.02,
+                    "parametric law rejected by the validity gates: not drawn",
+                    transform=ax.transAxes,
+                    fontsize=7.5,
+                    color="0.4",
                 )
             ax.set_xscale("log")
             ax.set_xlabel("training FLOPs C")
             ax.set_ylabel(f"held-out loss on '{g.loss_domain.iloc[0]}'")
             ax.set_title(f"{dt}: loss against compute")
             ax.legend(loc="upper right")
+        for a in fig.axes:
+            _log_ticks(a)
         fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
@@ -199,6 +253,7 @@ def optimal_allocation(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Fig
                         "o",
                         color=color,
                         ms=6,
+                        label=f"{dt}: isoFLOP minima",
                     )
                     ax.plot(
                         [m.flops for m in outer],
@@ -209,25 +264,28 @@ def optimal_allocation(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Fig
                         ms=6,
                     )
                     law = getattr(iso, law_attr)
-                    if len(inner) >= 2 and math.isfinite(law.exponent):
+                    if isoflop_gate(iso).usable:
                         ax.plot(
                             cs,
                             law.predict(cs),
                             "-",
                             color=color,
                             lw=1.3,
-                            label=f"{dt}: isoFLOP, exponent {law.exponent:.2f}",
+                            label=f"{dt}: isoFLOP, exponent "
+                            f"{_iv_text(law.exponent, law.interval)}",
                         )
-                if _ok(par):
-                    n_opt, d_opt = par.compute_optimal(cs)
-                    exponent = par.a if attr == "n_opt" else par.b
+                if parametric_gate(par).usable:
+                    fm = flop_model(df[df.data_type == dt])
+                    opt = [compute_optimal(par, c, fm) for c in cs]
+                    key = "a" if attr == "n_opt" else "b"
                     ax.plot(
                         cs,
-                        n_opt if attr == "n_opt" else d_opt,
+                        [getattr(o, attr) for o in opt],
                         "--",
                         color=color,
                         lw=1,
-                        label=f"{dt}: parametric, exponent {exponent:.2f}",
+                        label=f"{dt}: parametric, exponent "
+                        f"{_iv_text(getattr(par, key), par.intervals.get(key))}",
                     )
         for ax, name in (
             (ax_n, "compute-optimal parameters N_opt"),
@@ -239,8 +297,13 @@ def optimal_allocation(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Fig
             ax.set_ylabel(name)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(loc="upper left")
-        ax_n.set_title("Optimal model size (hollow: minimum at the ladder's edge)")
+        ax_n.set_title(
+            "Optimal model size (hollow: minimum not bracketed)\n"
+            "laws drawn only where they pass the validity gates"
+        )
         ax_d.set_title("Optimal training tokens")
+        for a in fig.axes:
+            _log_ticks(a)
         fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
@@ -278,6 +341,8 @@ def accuracy_vs_compute(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Fi
             ax.set_ylabel("exact-match accuracy (held-out problems)")
             ax.set_title(f"task '{col[4:]}': accuracy against compute\n(marker size: model size)")
             ax.legend(loc="upper left")
+        for a in fig.axes:
+            _log_ticks(a)
         fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
@@ -317,6 +382,8 @@ def learning_curves(curves: pd.DataFrame) -> Figure | None:
             ax.set_ylabel("training loss (5-point mean)")
             ax.set_title(f"{dt}: learning curves")
             ax.legend(loc="upper right", title="params")
+        for a in fig.axes:
+            _log_ticks(a)
         fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from scaling.estimate import Estimate, Result, Undetermined, from_samples
+from scaling.fit.allocation import flop_model
 from scaling.gates import Gate, isoflop_gate, parametric_gate
 
 REPEAT_EPOCHS = 4.0  # Muennighoff et al. 2023, §5: up to ~4 epochs of repetition cost little
@@ -140,13 +141,6 @@ def _iso_entry(iso: Any) -> dict[str, Any]:
     elif hasattr(iso, "minima"):
         entry["edge_budgets"] = [m.flops for m in iso.minima if not m.used]
     return entry
-
-
-def flop_model(g: pd.DataFrame) -> Any:
-    from scaling.fit.allocation import FlopModel
-
-    conv = str(g.flops_convention.iloc[0]) if "flops_convention" in g else "recorded"
-    return FlopModel.from_runs(g.params, g.tokens, g.flops, conv)
 
 
 def choose_optimum(iso: Any, par: Any, g: pd.DataFrame) -> Optimum | Undetermined:

@@ -62,3 +62,70 @@ def test_bad_tables_stop_with_one_line(tmp_path, capsys, cols, law, expected):
     assert main(["fit", str(_table(tmp_path, **cols)), "--law", law]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("error: ") and expected in err, err
+
+
+# --------------------------------------------------------------------------- issue 9 anchors
+
+PORIAN = ANCHORS / "porian2024_isoflop_points.csv"
+PORIAN_FITS = ANCHORS / "porian2024_exponent_fits.csv"
+DATABLATIONS = ANCHORS / "datablations_default_fit_runs.csv"
+PORIAN_MAX_A_ERROR = 0.01  # the default method's largest |a - published a| over the 15 configs
+
+
+@pytest.mark.skipif(not PORIAN.exists(), reason="published anchors not present")
+@pytest.mark.parametrize("bootstrap", [0, 1, 3, 40])
+def test_cli_isoflop_reproduces_porian_exponents_for_any_bootstrap(tmp_path, capsys, bootstrap):
+    """`scaling fit porian --law isoflop --by config` never crashes, and its default method
+    reproduces each published exponent a (Porian et al. 2024, bs_median_weighted)."""
+    out = tmp_path / "fit.json"
+    args = ["fit", str(PORIAN), "--law", "isoflop", "--by", "config"]
+    assert main([*args, "--bootstrap", str(bootstrap), "--json", str(out)]) == 0
+    fits = json.loads(out.read_text())["isoflop"]
+    pub = pd.read_csv(PORIAN_FITS)
+    assert len(fits) == len(pub) == 15
+    for _, row in pub.iterrows():
+        a = fits[row.config]["a"]
+        assert abs(a - row.a_exponent) < PORIAN_MAX_A_ERROR, (row.config, a, row.a_exponent)
+    capsys.readouterr()
+
+
+@pytest.mark.skipif(not DATABLATIONS.exists(), reason="published anchors not present")
+def test_cli_data_constrained_paper_procedure(tmp_path, capsys):
+    """The base fixed to Muennighoff et al.'s C4 law: objective and R^2 at least the paper's
+    (0.0158259, 0.772), R_N* identified with an interval holding 5.3, R_D* reported as not
+    identified (its profile is flat beyond ~4.5: the paper's 15.4 lies inside)."""
+    out = tmp_path / "fit.json"
+    args = ["fit", str(DATABLATIONS), "--law", "data_constrained", "--map", "loss=val_loss"]
+    args += ["--base", "muennighoff2023", "--bootstrap", "30", "--json", str(out)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "R_D_star                 not identified" in text
+    r = json.loads(out.read_text())["data_constrained"]["all"]
+    assert r["objective"] <= 0.0158259 + 1e-7 and r["r2"] >= 0.772 - 1e-3
+    lo, hi = r["profile_intervals"]["R_N_star"]
+    assert lo < 5.31 < hi
+    lo_d, _ = r["profile_intervals"]["R_D_star"]
+    assert lo_d < 15.39
+    assert r["identified"] == {"R_D_star": False, "R_N_star": True}
+
+
+@pytest.mark.skipif(not EPOCH.exists(), reason="published anchors not present")
+def test_cli_compare_rejects_hoffmann_on_epochs_points(capsys):
+    args = ["fit", str(EPOCH), "--law", "chinchilla", "--bootstrap", "40", "--compare"]
+    args += ["hoffmann2022", "--map", "params=Model Size", "--map", "flops=Training FLOP"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "compare hoffmann2022" in text and "p" in text
+
+
+@pytest.mark.skipif(not ANCHORS.exists(), reason="published anchors not present")
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in ANCHORS.glob("*")) if ANCHORS.exists() else []
+)
+def test_no_traceback_on_any_anchor_file(name, capsys):
+    """Every analysis command on every anchor file: a result or one line naming the problem."""
+    code = main(["fit", str(ANCHORS / name), "--bootstrap", "2"])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    if code != 0:
+        assert code == 2 and len(captured.err.strip().splitlines()) == 1, captured.err

@@ -61,12 +61,23 @@ def cmd_fit(args: argparse.Namespace) -> int:
         print(f"note: {column} is not in the table; derived as {how}", file=sys.stderr)
     by = args.by if args.by in df.columns else None
     out: dict[str, Any] = {}
-    for law in _laws_for(df, args.law, kind):
+    laws = _laws_for(df, args.law, kind)
+    if args.compare and "chinchilla" not in laws:
+        raise UserError(
+            f"--compare compares a Chinchilla law: use --law chinchilla (or all), not {args.law}"
+        )
+    if args.base and "data_constrained" not in laws:
+        raise UserError("--base is the data_constrained law's base: use --law data_constrained")
+    for law in laws:
         kw: dict[str, Any] = {}
-        if law in ("isoflop", "chinchilla"):
+        if law in ("isoflop", "chinchilla", "data_constrained"):
             kw["bootstrap"] = args.bootstrap
             if args.holdout:
                 kw["holdout"] = args.holdout
+        if law == "isoflop" and args.method:
+            kw["method"] = args.method
+        if law == "data_constrained" and args.base:
+            kw["base"] = args.base
         frame = df
         if law == "accuracy":
             kw["column"] = _accuracy_column(df, args.column)
@@ -76,12 +87,107 @@ def cmd_fit(args: argparse.Namespace) -> int:
         print(f"\n== {law} ({kind}: {args.path}) ==")
         print(fit.format_table(results))
         out[law] = fit.results_to_dict(results)
+        if law == "isoflop" and kind == "sweep":
+            table = convention_sensitivity(df, by, kw.get("method"), args.bootstrap)
+            print("\n== isoflop exponents under each recorded FLOP convention ==")
+            print(format_sensitivity(table))
+            out["isoflop_by_convention"] = table
+        if law == "chinchilla" and args.compare:
+            out["compare"] = _compare(frame, by, results, args)
     if args.json:
         from scaling.analysis import write_json
 
         write_json(Path(args.json), out)
         print(f"\nwrote {args.json}", file=sys.stderr)
     return 0
+
+
+def _compare(df: Any, by: str | None, results: dict[str, Any], args: argparse.Namespace) -> Any:
+    """Epoch's comparison of a published law with each group's data (Besiroglu et al. 2024 §3):
+    the likelihood-ratio test and the chi-square against the refit's bootstrap covariance."""
+    from scaling.fit.compare import compare_published, format_comparison
+    from scaling.fit.lawfile import load_law
+
+    published = load_law(args.compare)
+    if args.bootstrap < 20:
+        raise UserError(
+            "--compare needs --bootstrap 20 or more (the chi-square uses its covariance)"
+        )
+    groups = [("all", df)] if by is None else [(str(k), g) for k, g in df.groupby(by, sort=True)]
+    out = {}
+    for name, g in groups:
+        res = compare_published(
+            g["params"],
+            g["tokens"],
+            g["loss"],
+            published,
+            name=str(args.compare),
+            bootstrap=args.bootstrap,
+        )
+        print(f"\n== compare {args.compare} with {name} ==")
+        print(format_comparison(res))
+        out[name] = res.to_dict()
+    return out
+
+
+def convention_sensitivity(
+    df: Any, by: str | None, method: str | None, bootstrap: int
+) -> list[dict[str, Any]]:
+    """isoFLOP exponents a, b of the same runs with N and C counted under each FLOP convention
+    the runs recorded (``params_<conv>``, ``flops_<conv>``): at this scale the head and
+    attention are 10-72% of the compute (Pearce and Song 2024), so the convention moves a."""
+    from scaling import fit
+
+    convs = sorted(
+        c[len("flops_") :]
+        for c in df.columns
+        if c.startswith("flops_")
+        and f"params_{c[len('flops_') :]}" in df.columns
+        and c != "flops_convention"
+    )
+    rows = []
+    groups = [("all", df)] if by is None else [(str(k), g) for k, g in df.groupby(by, sort=True)]
+    for name, g in groups:
+        for conv in convs:
+            row: dict[str, Any] = {"group": name, "convention": conv}
+            kw = {"method": method} if method else {}
+            try:
+                r = fit.fit_isoflop(
+                    g[f"flops_{conv}"],
+                    g[f"params_{conv}"],
+                    g["loss"],
+                    g["tokens"],
+                    budget=g["budget_flops"],
+                    bootstrap=bootstrap,
+                    **kw,
+                )
+                row.update(
+                    a=r.a,
+                    a_interval=list(r.n_opt_law.interval),
+                    b=r.b,
+                    b_interval=list(r.d_opt_law.interval),
+                    budgets=len(r.used),
+                )
+            except UserError as exc:
+                row["error"] = str(exc)
+            rows.append(row)
+    return rows
+
+
+def format_sensitivity(rows: list[dict[str, Any]]) -> str:
+    from scaling.fit.table import _fmt
+
+    out = ["group  convention  a [95%]  b [95%]"]
+    for r in rows:
+        if "error" in r:
+            out.append(f"{r['group']}  {r['convention']}  not fitted: {r['error']}")
+            continue
+        ai, bi = r["a_interval"], r["b_interval"]
+        out.append(
+            f"{r['group']}  {r['convention']}  {_fmt(r['a'])} [{_fmt(ai[0])}, {_fmt(ai[1])}]  "
+            f"{_fmt(r['b'])} [{_fmt(bi[0])}, {_fmt(bi[1])}]"
+        )
+    return "\n".join(out)
 
 
 def _accuracy_column(df: Any, column: str) -> str:
@@ -111,7 +217,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     root = Path(args.sweep_dir)
     df, _ = load_frame(args.sweep_dir, {})
-    fits = analysis.fit_sweep(df, bootstrap=0)
+    fits = analysis.fit_sweep(df, bootstrap=args.bootstrap)  # the gates need intervals
     out = Path(args.out) if args.out else root / analysis.FIGURES
     written = plots.save_all(df, fits, out, source=str(root), curves=results.load_curves(root))
     for p in written:
@@ -166,12 +272,35 @@ def add(sub: argparse._SubParsersAction) -> None:
         help="also fit without the largest budget/model and report the error there",
     )
     p.add_argument("--column", default="accuracy", help="accuracy column for --law accuracy")
+    p.add_argument(
+        "--method",
+        choices=("quadratic", "spline", "varpro"),
+        default=None,
+        help="isoFLOP minimum per budget (default: the measured best, see scaling.fit.isoflop)",
+    )
+    p.add_argument(
+        "--base",
+        help="data_constrained base law: free, tied (alpha = beta), a preset "
+        "(muennighoff2023, hoffmann2022, besiroglu2024) or a JSON law file (held fixed)",
+    )
+    p.add_argument(
+        "--compare",
+        metavar="LAW",
+        help="compare a published law (preset or JSON file) with the data: likelihood-ratio and "
+        "chi-square tests (Besiroglu et al. 2024)",
+    )
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("plot", help="draw the sweep's figures (PNG + PDF)")
     p.add_argument("sweep_dir")
     p.add_argument("--out", help="output directory (default: <sweep_dir>/figures)")
+    p.add_argument(
+        "--bootstrap",
+        type=int,
+        default=200,
+        help="bootstrap resamples; laws are drawn only where they pass the validity gates",
+    )
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("report", help="fits, figures and verdict as one Markdown page")

@@ -89,6 +89,13 @@ class FlopModel:
         }
 
 
+def flop_model(runs: Any) -> FlopModel:
+    """The FLOP model of a table of runs (columns params, tokens, flops, flops_convention):
+    the N, D and C each run recorded, under the convention it recorded them in."""
+    conv = str(runs["flops_convention"].iloc[0]) if "flops_convention" in runs else "recorded"
+    return FlopModel.from_runs(runs["params"], runs["tokens"], runs["flops"], conv)
+
+
 @dataclass(frozen=True)
 class Allocation:
     """The compute-optimal (N, D) and loss of a law at compute C under a FLOP model."""

@@ -236,6 +236,13 @@ def _fmt(v: float | None) -> str:
     return f"{v:.4g}"
 
 
+def _bound(v: float | None) -> str:
+    """An interval bound: an infinite one (the quantity unbounded that way) prints as inf."""
+    if isinstance(v, float) and math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return _fmt(v)
+
+
 def _law_name(result: Any) -> str:
     d = result.to_dict()
     return str(d.get("law", type(result).__name__))
@@ -247,13 +254,18 @@ def _quality_rows(result: Any) -> list[tuple[str, str, str]]:
     )
     rows = []
     for attr, label in (
+        ("converged", "optimiser converged"),
+        ("n_bootstrap_failed", "failed bootstrap refits"),
         ("r2", r2_label),
         ("r2_plain", "R^2 without repetition"),
         ("objective", "objective"),
         ("n_points", "points"),
     ):
         if hasattr(result, attr):
-            rows.append((label, _fmt(float(getattr(result, attr))), ""))
+            v = getattr(result, attr)
+            rows.append(
+                (label, ("yes" if v else "no") if isinstance(v, bool) else _fmt(float(v)), "")
+            )
     h = getattr(result, "holdout", None)
     if h is not None:
         rows.append(("holdout", h.held_out, ""))
@@ -265,25 +277,38 @@ def _quality_rows(result: Any) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _interval_methods(result: Any) -> dict[str, str]:
+    """name -> how its interval was made ("profile", "bootstrap", ...), where recorded."""
+    m = result.to_dict().get("interval_method") if hasattr(result, "to_dict") else None
+    return {str(k): str(v) for k, v in m.items()} if isinstance(m, dict) else {}
+
+
 def format_table(results: Mapping[str, Any]) -> str:
     """A plain-text table: group, law, quantity, value and interval, one line per quantity."""
     header = ("group", "law", "quantity", "value", "interval")
     lines: list[tuple[str, ...]] = []
+    notes: list[str] = []
     for group, res in results.items():
         law = _law_name(res)
         ci = getattr(res, "ci", None)
+        identified = getattr(res, "identified", None) or {}
+        methods = _interval_methods(res)
         first = True
         for name, (value, interval) in res.summary().items():
-            iv = "-" if not interval else f"[{_fmt(interval[0])}, {_fmt(interval[1])}]"
+            iv = (
+                "no interval" if not interval else f"[{_bound(interval[0])}, {_bound(interval[1])}]"
+            )
             if interval and ci is not None:
-                iv += f" {ci:.0%}"
-            lines.append((group if first else "", law if first else "", name, _fmt(value), iv))
+                iv += f" {ci:.0%}" + (f" {methods[name]}" if name in methods else "")
+            shown = "not identified" if identified.get(name, True) is False else _fmt(value)
+            lines.append((group if first else "", law if first else "", name, shown, iv))
             first = False
         for name, value, iv in _quality_rows(res):
             lines.append(("", "", name, value, iv or ""))
+        notes += [f"note ({group}, {law}): {n}" for n in getattr(res, "notes", None) or ()]
     widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
     sep = "  "
     out = [sep.join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
     out.append(sep.join("-" * w for w in widths))
     out += [sep.join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in lines]
-    return "\n".join(out)
+    return "\n".join(out + notes)
