@@ -35,6 +35,27 @@ def accuracy_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c.startswith("acc_") and df[c].notna().any()]
 
 
+# Huber's tuning constant: delta = 1.345 sigma gives 95% asymptotic efficiency at normal errors
+# while bounding the influence of outliers (Huber 1981, "Robust Statistics", §4.6).
+HUBER_TUNING = 1.345
+
+
+def replicate_options(g: pd.DataFrame) -> dict[str, Any]:
+    """With seed replicates: the parametric fit's Huber scale from the seeds' noise floor
+    (``HUBER_TUNING`` x the pooled SD of log loss, never below Hoffmann et al. 2022's 1e-3) and
+    a cluster bootstrap over grid points, so that a point's seeds are resampled together.
+    Without replicates: Hoffmann's delta = 1e-3 and a bootstrap over runs."""
+    from scaling.estimate import Estimate
+    from scaling.verdict import noise_floor
+
+    nf = noise_floor(g)
+    if not isinstance(nf, Estimate):
+        return {}
+    key = [c for c in ("model", "budget_flops") if c in g]
+    clusters = g.groupby(key, sort=False).ngroup().to_numpy()
+    return {"huber_delta": max(1e-3, HUBER_TUNING * nf.value), "clusters": clusters}
+
+
 def fit_sweep(
     df: pd.DataFrame, *, bootstrap: int = 200, seed: int = 0, n_starts: int | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -70,6 +91,7 @@ def fit_sweep(
             bootstrap=bootstrap,
             seed=seed,
             n_starts=n_starts,
+            **replicate_options(g),
         )
         for col in accuracy_columns(g):
             acc = g[col].astype(float)

@@ -35,6 +35,18 @@ class Estimate:
         s = f"{num(self.value, digits)} [{num(self.lo, digits)}, {num(self.hi, digits)}]{u}"
         return s + (" (extrapolated beyond the sampled range)" if self.extrapolated else "")
 
+    def scaled(self, k: float, unit: str | None = None) -> Estimate:
+        """The estimate times a positive constant k (value and both bounds)."""
+        from dataclasses import replace
+
+        return replace(
+            self,
+            value=self.value * k,
+            lo=self.lo * k,
+            hi=self.hi * k,
+            unit=self.unit if unit is None else unit,
+        )
+
     def excludes(self, x: float) -> bool:
         """True when x lies outside the interval."""
         return x < self.lo or x > self.hi

@@ -224,11 +224,12 @@ def accuracy_estimate(accuracy: float, n: float) -> Result:
 
 def _interp_log_c(best: pd.DataFrame, col: str, target: float) -> float:
     """Reference compute at which its best accuracy per budget first reaches ``target``
-    (linear in log C between budgets; inf when never reached)."""
+    (linear in log C between budgets; inf when never reached, 0 when already reached at the
+    smallest budget: below the sampled range)."""
     b = best.sort_values("flops")
     acc, logc = b[col].to_numpy(float), np.log(b.flops.to_numpy(float))
     if target <= acc[0]:
-        return float(math.exp(logc[0])) if target == acc[0] else 0.0
+        return 0.0
     for i in range(1, len(acc)):
         if acc[i] >= target > acc[i - 1]:
             t = (target - acc[i - 1]) / (acc[i] - acc[i - 1])
@@ -277,6 +278,25 @@ def task_rate(
         ref_here = (
             accuracy_estimate(float(rb[col].iloc[0]), float(rb[ncol].iloc[0])) if len(rb) else None
         )
+        points_kw = {
+            "flops": float(b),
+            "treatment": accuracy_estimate(acc_t, n_t),
+            "reference": ref_here,
+        }
+        floor = best_r.sort_values("flops").iloc[0]
+        floor_hi = wilson(float(floor[col]), float(floor[ncol]))[1]
+        t_lo = wilson(acc_t, n_t)[0]
+        if not t_lo > floor_hi:
+            points.append(
+                RatePoint(
+                    **points_kw,
+                    compute_multiplier=Undetermined(
+                        f"{treatment}'s accuracy here is not above {reference}'s at its smallest "
+                        "budget (Wilson intervals overlap): nothing to match"
+                    ),
+                )
+            )
+            continue
         c_r = _interp_log_c(best_r, col, acc_t)
         samples = []
         for _ in range(bootstrap):
@@ -284,7 +304,13 @@ def task_rate(
             target = rng.binomial(int(n_t), acc_t) / n_t
             samples.append(_interp_log_c(_best_per_budget(rs, col), col, target) / c_t)
         s = np.array(samples)
-        if math.isinf(c_r):
+        if c_r == 0.0:
+            mult = Undetermined(
+                f"{reference} already reaches this accuracy at its smallest budget, so the "
+                "multiplier lies below the sampled compute",
+                f"smaller budgets for {reference}",
+            )
+        elif math.isinf(c_r):
             top = accuracy_estimate(float(best_r[col].max()), float(best_r[ncol].iloc[0]))
             top_s = (
                 f"{top.value:.0%} [{top.lo:.0%}, {top.hi:.0%}]"
@@ -298,14 +324,7 @@ def task_rate(
             )
         else:
             mult = from_samples(c_r / c_t, s, what=f"{reference}'s compute to match")
-        points.append(
-            RatePoint(
-                flops=float(b),
-                treatment=accuracy_estimate(acc_t, n_t),
-                compute_multiplier=mult,
-                reference=ref_here,
-            )
-        )
+        points.append(RatePoint(**points_kw, compute_multiplier=mult))
     return ExchangeRate(reference, treatment, measure, tuple(points))
 
 

@@ -73,8 +73,22 @@ class Levers:
     ratio: Result  # (data gain per $) / (compute gain per $)
     binds: str  # "data", "compute" or "undetermined"
 
+    @property
+    def d_loss_d_log_compute(self) -> Result:
+        """-d L* / d ln C averaged over the doubling: the compute gain / ln 2."""
+        g = self.compute_gain
+        return g.scaled(1 / math.log(2), "nats per e-fold") if isinstance(g, Estimate) else g
+
+    @property
+    def d_loss_d_log_unique(self) -> Result:
+        """-d L* / d ln U averaged over the doubling: the data gain / ln 2."""
+        g = self.data_gain
+        return g.scaled(1 / math.log(2), "nats per e-fold") if isinstance(g, Estimate) else g
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "d_loss_d_log_compute": self.d_loss_d_log_compute.to_dict(),
+            "d_loss_d_log_unique": self.d_loss_d_log_unique.to_dict(),
             "flops": self.flops,
             "unique_tokens": self.unique_tokens,
             "compute_cost_dollars": self.compute_cost_dollars,

@@ -137,6 +137,10 @@ def isoflop_curves(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure:
                     xs, ys = _profile_curve(method, x, gb.loss.to_numpy(float))
                     ax.plot(np.exp(xs), ys, "-", color=colors[b], lw=1.2, alpha=0.8)
                 m = minima.get(b)
+                sig = getattr(m, "sigma_log_n", float("nan")) if m is not None else float("nan")
+                if m is not None and math.isfinite(m.n_opt) and math.isfinite(sig):
+                    lo, hi = m.n_opt * math.exp(-1.96 * sig), m.n_opt * math.exp(1.96 * sig)
+                    ax.plot([lo, hi], [m.loss_opt] * 2, "-", color=colors[b], lw=2.5, alpha=0.45)
                 if m is not None and math.isfinite(m.n_opt):
                     ax.plot(
                         m.n_opt,
@@ -152,7 +156,7 @@ def isoflop_curves(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure:
             ax.set_xscale("log")
             ax.set_xlabel("parameters N")
             ax.set_ylabel(f"held-out loss on '{g.loss_domain.iloc[0]}' (nats/token)")
-            title = f"{dt}: isoFLOP curves (hollow star: minimum not bracketed)"
+            title = f"{dt}: isoFLOP curves\n(bars: N_opt ± 1.96 bootstrap sd; hollow: not bracketed)"
             gate = isoflop_gate(iso)
             if gate.usable:
                 title += (
@@ -271,8 +275,7 @@ def optimal_allocation(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Fig
                             "-",
                             color=color,
                             lw=1.3,
-                            label=f"{dt}: isoFLOP, exponent "
-                            f"{_iv_text(law.exponent, law.interval)}",
+                            label=f"{dt}: isoFLOP, exponent {_iv_text(law.exponent, law.interval)}",
                         )
                 if parametric_gate(par).usable:
                     fm = flop_model(df[df.data_type == dt])

@@ -16,32 +16,49 @@ CAPTIONS = {
     "isoflop": "Loss against model size at each compute budget; stars: each budget's minimum "
     "(hollow: at the edge of the ladder, excluded from the exponent fit).",
     "loss_vs_compute": "Loss against compute per model size; dashed: the parametric law at its "
-    "compute-optimal allocation.",
+    "compute-optimal allocation under the runs' FLOP convention, drawn only when the law passes "
+    "the validity gates.",
     "optimal_allocation": "Compute-optimal parameters and tokens against compute: isoFLOP minima "
-    "with power laws (solid) and the parametric closed form (dashed).",
+    "with power laws (solid) and the parametric law's optimum (dashed), each drawn only when it "
+    "passes the validity gates; exponents with 95% intervals.",
     "accuracy": "Exact-match accuracy on held-out problems (checked by the generator's verifier).",
     "learning_curves": "Training loss against tokens for every run.",
 }
 
 
-def _law_rows(fits: dict) -> list[str]:
-    rows = ["| data type | law | quantity | value | 95% interval |", "|---|---|---|---|---|"]
+def _gate_text(verdict: dict, dt: str, law: str) -> str:
+    """'passes' or 'rejected: reasons', from the verdict's validity gates."""
+    key = {"isoflop": "isoflop", "chinchilla": "parametric"}.get(law)
+    gate = ((verdict.get("data_types") or {}).get(dt) or {}).get(key or "", {}).get("gate")
+    if not gate:
+        return "not gated"
+    return "passes" if gate["usable"] else "rejected: " + "; ".join(gate["reasons"])
+
+
+def _law_rows(fits: dict, verdict: dict) -> list[str]:
+    """Every fitted parameter with its interval and whether the law passes the validity gates
+    (a rejected law's numbers are shown for diagnosis, never used by the verdict)."""
+    rows = [
+        "| data type | law | quantity | value | 95% interval | validity gates |",
+        "|---|---|---|---|---|---|",
+    ]
     for dt, laws in fits.items():
         if dt == "sweep":
             continue
         for law, r in laws.items():
             if "error" in r:
-                rows.append(f"| {dt} | {law} | not fitted | {r['error']} | |")
+                rows.append(f"| {dt} | {law} | not fitted | {r['error']} | | |")
                 continue
             keys = {"isoflop": ("a", "b"), "chinchilla": ("E", "A", "B", "alpha", "beta", "a", "b")}
+            gate = _gate_text(verdict, dt, law)
             for k in keys.get(law, ()):
                 iv = (r.get("intervals") or {}).get(k)
                 if law == "isoflop":
                     iv = r[f"{'n' if k == 'a' else 'd'}_opt_law"].get("interval")
-                ivs = f"[{iv[0]:.3g}, {iv[1]:.3g}]" if iv and None not in iv else "-"
-                rows.append(f"| {dt} | {law} | {k} | {r[k]:.4g} | {ivs} |")
-            if "r2" in r and r["r2"] is not None:
-                rows.append(f"| {dt} | {law} | R² | {r['r2']:.3f} | |")
+                ivs = f"[{iv[0]:.3g}, {iv[1]:.3g}]" if iv and None not in iv else "no interval"
+                value = "n/a" if r.get(k) is None else f"{r[k]:.4g}"
+                rows.append(f"| {dt} | {law} | {k} | {value} | {ivs} | {gate} |")
+                gate = ""
     return rows
 
 
@@ -70,7 +87,7 @@ def write_report(sweep_dir: str | Path) -> Path:
     for name, caption in CAPTIONS.items():
         if (root / FIGURES / f"{name}.png").exists():
             lines += [f"![{name}]({FIGURES}/{name}.png)", "", f"*{caption}*", ""]
-    lines += ["## Fitted laws", "", *_law_rows(fits), "", "## Runs", ""]
+    lines += ["## Fitted laws", "", *_law_rows(fits, verdict), "", "## Runs", ""]
     cols = [
         c
         for c in (

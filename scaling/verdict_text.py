@@ -148,8 +148,9 @@ def lever_statement(dt: str, entry: dict[str, Any]) -> str:
         f"doubling compute (costs {code('$' + num(lv.compute_cost_dollars))}) lowers the loss by "
         f"{_r(lv.compute_gain)}; doubling the unique data (costs "
         f"{code('$' + num(lv.data_cost_dollars))}, {code(num(entry['seconds_per_token']))} "
-        f"expert-s/token, {entry['seconds_source']}) lowers it by {_r(lv.data_gain)}; per "
-        f"dollar, data/compute = {_r(lv.ratio)}: {verdict}."
+        f"expert-s/token, {entry['seconds_source']}) lowers it by {_r(lv.data_gain)} "
+        f"(-dL/dlog C = {_r(lv.d_loss_d_log_compute)}, -dL/dlog U = "
+        f"{_r(lv.d_loss_d_log_unique)}); per dollar, data/compute = {_r(lv.ratio)}: {verdict}."
     )
 
 
@@ -190,7 +191,7 @@ def _cell(entry: dict[str, Any], key: str) -> str:
 def to_markdown(v: dict[str, Any], summary: dict[str, Any]) -> str:
     budgets = ", ".join(code(num(b)) for b in summary.get("budgets", []))
     lines = [
-        f"# Verdict: {summary.get('path', '')}",
+        f"# Verdict: {code(summary.get('path', ''))}",
         "",
         f"{code(str(summary.get('runs')) + ' runs')}; data types "
         f"{', '.join(code(t) for t in summary.get('data_types', []))}; budgets {budgets} FLOPs "

@@ -1,6 +1,7 @@
 """Exchange rates, levers, the FLOP-convention-aware allocation and the cost model, on
 synthetic sweeps with known answers."""
 
+import itertools
 import math
 
 import numpy as np
@@ -218,7 +219,7 @@ def test_levers_compute_binds_with_plenty_of_data_and_data_binds_at_the_wall():
     assert poor.binds == "data" and poor.ratio.lo > 1
     # the data lever's value rises as the pool shrinks
     gains = [doubling_gains(LAW, c, d_opt * k, SIX)[1] for k in (10, 1, 0.1, 0.01)]
-    assert all(b >= a - 1e-9 for a, b in zip(gains, gains[1:], strict=False))
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(gains))
     assert abs(gains[0]) < 1e-9 < gains[2] < gains[3]  # a pool 10x D_opt: doubling buys nothing
     # without bootstrap laws there is no interval, so no call
     bare = levers(LAW, c, d_opt / 200, usd_flop, usd_token, SIX)

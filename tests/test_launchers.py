@@ -77,6 +77,7 @@ def test_killed_sweep_relaunch_leaves_one_complete_result_per_point(tmp_path, da
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
     def resumable() -> list[Path]:  # runs with a checkpoint and no result yet
         return [p for p in out.glob("*/checkpoint.pt") if not (p.parent / "result.json").exists()]
 

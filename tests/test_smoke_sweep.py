@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from scaling import results
+from tests.text_checks import bare_numbers
 
 BIN = Path(sys.executable).parent
 
@@ -76,15 +77,23 @@ def test_fits_figures_and_verdict_written(smoke_sweep):
     fits = json.loads((out / "fits.json").read_text())
     for data_type in ("web", "frontier"):
         iso = fits[data_type]["isoflop"]
-        assert len(iso["minima"]) == 3
-        assert "exponent" in iso["n_opt_law"]
+        # the toy ladder's minima mostly sit at its smallest model: either a fit or the reason
+        assert ("minima" in iso and len(iso["minima"]) == 3) or "outside the sampled N" in iso[
+            "error"
+        ]
         par = fits[data_type]["chinchilla"]
-        assert {"E", "A", "B", "alpha", "beta"} <= set(par)
+        assert {"E", "A", "B", "alpha", "beta", "converged", "n_bootstrap_failed"} <= set(par)
     for fig in ("isoflop.png", "loss_vs_compute.png", "optimal_allocation.png"):
         assert (out / "figures" / fig).stat().st_size > 10_000, fig
     verdict = json.loads((out / "verdict.json").read_text())
     assert verdict["data_types"] and "statement" in verdict
-    assert (out / "verdict.md").read_text().startswith("#")
+    md = (out / "verdict.md").read_text()
+    assert md.startswith("#")
+    assert bare_numbers(md) == []  # every number has its interval or is replaced by a reason
+    for e in verdict["data_types"].values():
+        for law in ("isoflop", "parametric"):
+            gate = e[law]["gate"]
+            assert gate["usable"] or gate["reasons"]
     assert (out / "report.md").read_text().startswith("# scaling-lab report")  # by the callback
     assert f"report: {out / 'report.md'}" in _proc.stderr
 

@@ -4,7 +4,6 @@ the laws in the ways real sweeps do (property tests with a fixed hypothesis prof
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import pandas as pd
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 from scaling import analysis, verdict
 from scaling.fit import ChinchillaLaw, fit_chinchilla
 from scaling.gates import isoflop_gate, parametric_gate
+from tests.text_checks import bare_numbers
 
 settings.register_profile(
     "verdict",
@@ -23,22 +23,6 @@ settings.register_profile(
     derandomize=True,  # the same examples on every machine and in CI
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-
-NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?%?|[-+]?∞"
-INTERVAL = rf"(?:(?:{NUM}) )?\[(?:{NUM}), (?:{NUM})\]"
-
-
-def bare_numbers(text: str) -> list[str]:
-    """Numbers in ``text`` that are neither an estimate with its interval (``v [lo, hi]``), an
-    input in a code span, the 95% coverage, nor part of a citation or a name."""
-    t = re.sub(r"`[^`]*`", " ", text)
-    t = re.sub(r"et al\. \d{4}[a-z]?", " ", t)
-    t = re.sub(r"§[\d.]+", " ", t)
-    t = re.sub(r"arXiv:?\s?[\d.]+", " ", t)
-    t = re.sub(INTERVAL, " ", t)
-    t = t.replace("95%", " ").replace("C^a", " ").replace("C^b", " ").replace("R²", " ")
-    t = re.sub(r"\b[A-Za-z_]+\d+[A-Za-z_\d]*\b", " ", t)  # names such as val_web2
-    return re.findall(NUM, t)
 
 
 def test_bare_number_checker_catches_bare_numbers():

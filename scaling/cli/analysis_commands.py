@@ -83,10 +83,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
             kw["column"] = _accuracy_column(df, args.column)
         if law == "envelope" and kind == "sweep":
             frame = _sweep_curves(args.path)
-        results = fit.fit_frame(frame, law, by=by, **kw)
+        results, errors = _fit_groups(frame, law, by, kw, strict=len(laws) == 1 and kind == "table")
         print(f"\n== {law} ({kind}: {args.path}) ==")
-        print(fit.format_table(results))
-        out[law] = fit.results_to_dict(results)
+        if results:
+            print(fit.format_table(results))
+        for name, why in errors.items():
+            print(f"{name}: not fitted: {why}")
+        for line in _gate_lines(law, results):
+            print(line)
+        out[law] = {**fit.results_to_dict(results), **{k: {"error": v} for k, v in errors.items()}}
         if law == "isoflop" and kind == "sweep":
             table = convention_sensitivity(df, by, kw.get("method"), args.bootstrap)
             print("\n== isoflop exponents under each recorded FLOP convention ==")
@@ -100,6 +105,48 @@ def cmd_fit(args: argparse.Namespace) -> int:
         write_json(Path(args.json), out)
         print(f"\nwrote {args.json}", file=sys.stderr)
     return 0
+
+
+def _gate_lines(law: str, results: dict[str, Any]) -> list[str]:
+    """Whether each group's law passes the validity gates (scaling.gates), with the reasons."""
+    from scaling.gates import isoflop_gate, parametric_gate
+
+    gate_of = {"isoflop": isoflop_gate, "chinchilla": parametric_gate}.get(law)
+    if gate_of is None:
+        return []
+    out = []
+    for name, res in results.items():
+        g = gate_of(res)
+        out.append(
+            f"{name}: validity gates: "
+            + ("passed" if g.usable else f"rejected ({g.why()})".replace("`", ""))
+        )
+    return out
+
+
+def _fit_groups(
+    frame: Any, law: str, by: str | None, kw: dict[str, Any], *, strict: bool
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Fit ``law`` per group; a group the law cannot fit is reported with its reason, so the
+    other groups (and laws) still print. ``strict``: one law on one table, so its error is the
+    command's (one line, exit 2)."""
+    from scaling import fit
+
+    try:
+        return fit.fit_frame(frame, law, by=by, **kw), {}
+    except UserError as exc:
+        if strict or by is None:
+            if strict:
+                raise
+            return {}, {"all": str(exc)}
+    results: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, g in frame.groupby(by, sort=True):
+        try:
+            results.update({str(name): fit.fit_frame(g, law, by=None, **kw)["all"]})
+        except UserError as exc:
+            errors[str(name)] = str(exc)
+    return results, errors
 
 
 def _compare(df: Any, by: str | None, results: dict[str, Any], args: argparse.Namespace) -> Any:

@@ -5,7 +5,9 @@ Laws (each formula cites its source in its docstring):
 - ``fit_chinchilla``: L(N, D) = E + A/N^alpha + B/D^beta, Huber on log loss in log-sum-exp form,
   4,500-start grid, bootstrap intervals (Hoffmann et al. 2022 §3.3, App. D.2; Besiroglu et al.
   2024). Result ``ChinchillaFit`` with ``predict`` and ``compute_optimal`` (Hoffmann eq. 4).
-- ``fit_isoflop``: isoFLOP minima and N_opt ∝ C^a, D_opt ∝ C^b (Hoffmann et al. 2022 §3.2).
+- ``fit_isoflop``: isoFLOP minima and N_opt ∝ C^a, D_opt ∝ C^b (Hoffmann et al. 2022 §3.2);
+  profiles "quadratic", "spline" (Porian et al. 2024) or "varpro" (``fit_varpro_surface``,
+  arXiv:2603.22339), bootstrap-weighted power laws as in Porian et al. 2024.
 - ``fit_envelope``: lower envelope of learning curves (Hoffmann et al. 2022 §3.1).
 - ``fit_data_constrained``: repeated data and excess parameters, R_D* and R_N*
   (Muennighoff et al. 2023 §3.1); ``compute_optimal_constrained`` for a unique-data limit.
@@ -38,6 +40,8 @@ _EXPORTS: dict[str, str] = {
     "IsoFlopFit": "isoflop",
     "fit_isoflop": "isoflop",
     "group_budgets": "isoflop",
+    "VarProSurface": "isoflop",
+    "fit_varpro_surface": "isoflop",
     # envelope (approach 1)
     "EnvelopeFit": "envelope",
     "fit_envelope": "envelope",
@@ -51,6 +55,9 @@ _EXPORTS: dict[str, str] = {
     "compute_optimal_constrained": "constrained",
     "MUENNIGHOFF_2023": "constrained",
     "MUENNIGHOFF_2023_BASE": "constrained",
+    "profile_threshold": "constrained",
+    "resolve_base": "constrained",
+    "load_law": "lawfile",
     # accuracy
     "SigmoidFit": "accuracy",
     "fit_accuracy": "accuracy",
@@ -81,6 +88,7 @@ __all__ = [
     "IsoFlopMinimum",
     "PowerLaw",
     "SigmoidFit",
+    "VarProSurface",
     "compute_optimal_constrained",
     "effective_data",
     "effective_params",
@@ -91,10 +99,14 @@ __all__ = [
     "fit_frame",
     "fit_isoflop",
     "fit_power_law",
+    "fit_varpro_surface",
     "format_table",
     "group_budgets",
     "holdout_check",
+    "load_law",
+    "profile_threshold",
     "read_table",
+    "resolve_base",
     "results_to_dict",
     "to_json",
     "unique_params",
@@ -125,11 +137,21 @@ if TYPE_CHECKING:
         effective_data,
         effective_params,
         fit_data_constrained,
+        profile_threshold,
+        resolve_base,
         unique_params,
     )
     from scaling.fit.envelope import EnvelopeFit, fit_envelope
     from scaling.fit.holdout import HoldoutResult, holdout_check
-    from scaling.fit.isoflop import IsoFlopFit, IsoFlopMinimum, fit_isoflop, group_budgets
+    from scaling.fit.isoflop import (
+        IsoFlopFit,
+        IsoFlopMinimum,
+        VarProSurface,
+        fit_isoflop,
+        fit_varpro_surface,
+        group_budgets,
+    )
+    from scaling.fit.lawfile import load_law
     from scaling.fit.parametric import (
         BESIROGLU_2024,
         HOFFMANN_2022,

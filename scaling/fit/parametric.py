@@ -408,6 +408,7 @@ def bootstrap_chinchilla(
     seed: int,
     grid: np.ndarray | None = None,
     n_grid: int = 0,
+    clusters: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """theta (n_boot, 5) refitted on resamples of the rows drawn with replacement, and a mask of
     the resamples whose best end point converged at a finite value.
@@ -419,7 +420,12 @@ def bootstrap_chinchilla(
     """
     n = len(log_l)
     rng = np.random.default_rng(seed)
-    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+    if clusters is None:
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+    else:  # resample whole clusters (e.g. the seeds of one grid point) with replacement
+        _, code = np.unique(clusters, return_inverse=True)
+        k_c = int(code.max()) + 1
+        counts = rng.multinomial(k_c, np.full(k_c, 1.0 / k_c), size=n_boot)[:, code].astype(float)
     n_grid = 0 if grid is None else n_grid
     k = len(starts) + n_grid
     X0 = np.empty((n_boot, k, 5))
@@ -453,6 +459,7 @@ def fit_chinchilla(
     polish: int = 8,
     bootstrap_grid_starts: int = 5,
     holdout: str | None = None,
+    clusters: ArrayLike | None = None,
 ) -> ChinchillaFit:
     """Fit L(N, D) = E + A/N^alpha + B/D^beta by Huber on log loss (Hoffmann et al. 2022, §3.3).
 
@@ -462,8 +469,11 @@ def fit_chinchilla(
     ``polish`` distinct optima of the batched run are refined with scipy L-BFGS-B.
     ``bootstrap`` > 0 refits that many resamples of the rows (with replacement), each from the
     full fit's distinct optima and ``bootstrap_grid_starts`` random grid points, and reports
-    percentile intervals at coverage ``ci``. ``holdout="largest"`` also fits without the
-    largest model and reports the relative error of the predicted loss on it.
+    percentile intervals at coverage ``ci``. ``clusters`` (one label per row, e.g. the grid
+    point of each seed replicate) makes the bootstrap resample whole clusters, so replicates
+    of one point move together (the cluster bootstrap, Davison and Hinkley 1997, §3.8).
+    ``holdout="largest"`` also fits without the largest model and reports the relative error
+    of the predicted loss on it.
     """
     N = positive_array("params", params)
     D = positive_array("tokens", tokens)
@@ -504,6 +514,7 @@ def fit_chinchilla(
             seed=seed + 1,
             grid=starts,
             n_grid=bootstrap_grid_starts,
+            clusters=None if clusters is None else np.asarray(clusters).reshape(-1),
         )
         n_failed = int((~ok).sum())
         th = np.where(ok[:, None], th, np.nan)
