@@ -156,7 +156,9 @@ def isoflop_curves(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure:
             ax.set_xscale("log")
             ax.set_xlabel("parameters N")
             ax.set_ylabel(f"held-out loss on '{g.loss_domain.iloc[0]}' (nats/token)")
-            title = f"{dt}: isoFLOP curves\n(bars: N_opt ± 1.96 bootstrap sd; hollow: not bracketed)"
+            title = (
+                f"{dt}: isoFLOP curves\n(bars: N_opt ± 1.96 bootstrap sd; hollow: not bracketed)"
+            )
             gate = isoflop_gate(iso)
             if gate.usable:
                 title += (
