@@ -42,6 +42,8 @@ MIN_E = 1e-3
 RUNAWAY_LOG_COEF = 50.0
 MIN_BUDGETS = 2
 
+MORE_COMPUTE = "more budgets (a wider range of compute) or seeds"
+
 
 @dataclass(frozen=True)
 class Gate:
@@ -157,7 +159,7 @@ def parametric_gate(par: Any) -> Gate:
     flat = "more model sizes at fixed tokens, or a tuned learning rate per width"
     for name, value, meaning, fix in (
         ("alpha", par.alpha, "loss does not fall with N at fixed D", flat),
-        ("beta", par.beta, "loss does not fall with D at fixed N", "more budgets"),
+        ("beta", par.beta, "loss does not fall with D at fixed N", MORE_COMPUTE),
     ):
         found = _positive_exponent(name, value, iv.get(name), meaning)
         checks += [(r, f or fix) for r, f in found]
@@ -204,17 +206,17 @@ def isoflop_gate(iso: Any) -> Gate:
     f = finite_interval(iv)
     if not (math.isfinite(a) and 0 < a < 1):
         shown = "" if f is None else f" (95% interval {_show(f)})"
-        checks.append((f"a is outside `(0, 1)`{shown}", "more budgets"))
+        checks.append((f"a is outside `(0, 1)`{shown}", MORE_COMPUTE))
     elif f is None:
-        checks.append(("a has no finite interval", "more budgets or runs per budget"))
+        checks.append(("a has no finite interval", MORE_COMPUTE))
     else:
         if not (f[0] > 0 and f[1] < 1):
-            checks.append((f"a's 95% interval {_show(f)} leaves `(0, 1)`", "more budgets"))
+            checks.append((f"a's 95% interval {_show(f)} leaves `(0, 1)`", MORE_COMPUTE))
         if f[1] - f[0] > MAX_EXPONENT_WIDTH:
             checks.append(
                 (
                     f"a's 95% interval {_show(f)} is wider than `{MAX_EXPONENT_WIDTH}`",
-                    "more budgets (a wider decade of compute) or seeds",
+                    MORE_COMPUTE,
                 )
             )
     return _gate(checks)

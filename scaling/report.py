@@ -39,15 +39,15 @@ def _law_rows(fits: dict, verdict: dict) -> list[str]:
     """Every fitted parameter with its interval and whether the law passes the validity gates
     (a rejected law's numbers are shown for diagnosis, never used by the verdict)."""
     rows = [
-        "| data type | law | quantity | value | 95% interval | validity gates |",
-        "|---|---|---|---|---|---|",
+        "| data type | law | quantity | value [95% interval] | validity gates |",
+        "|---|---|---|---|---|",
     ]
     for dt, laws in fits.items():
         if dt == "sweep":
             continue
         for law, r in laws.items():
             if "error" in r:
-                rows.append(f"| {dt} | {law} | not fitted | {r['error']} | | |")
+                rows.append(f"| {dt} | {law} | not fitted | `{r['error']}` | |")
                 continue
             keys = {"isoflop": ("a", "b"), "chinchilla": ("E", "A", "B", "alpha", "beta", "a", "b")}
             gate = _gate_text(verdict, dt, law)
@@ -55,9 +55,11 @@ def _law_rows(fits: dict, verdict: dict) -> list[str]:
                 iv = (r.get("intervals") or {}).get(k)
                 if law == "isoflop":
                     iv = r[f"{'n' if k == 'a' else 'd'}_opt_law"].get("interval")
-                ivs = f"[{iv[0]:.3g}, {iv[1]:.3g}]" if iv and None not in iv else "no interval"
-                value = "n/a" if r.get(k) is None else f"{r[k]:.4g}"
-                rows.append(f"| {dt} | {law} | {k} | {value} | {ivs} | {gate} |")
+                if iv and None not in iv and r.get(k) is not None:
+                    value = f"{r[k]:.4g} [{iv[0]:.3g}, {iv[1]:.3g}]"
+                else:
+                    value = "not determined (no finite interval)"
+                rows.append(f"| {dt} | {law} | {k} | {value} | {gate} |")
                 gate = ""
     return rows
 
@@ -69,13 +71,13 @@ def write_report(sweep_dir: str | Path) -> Path:
     df = results.load(root)
     summary = fits["sweep"]
     lines = [
-        f"# scaling-lab report: {root}",
+        f"# scaling-lab report: `{root}`",
         "",
-        f"{summary['runs']} runs, data types {', '.join(summary['data_types'])}, budgets "
-        f"{', '.join(f'{b:.0e}' for b in summary['budgets'])} FLOPs "
-        f"({', '.join(summary['flops_convention'])}), models {', '.join(summary['models'])}; "
-        f"{summary['wall_seconds_total'] / 60:.1f} min of training wall time in total. "
-        f"Rebuild with `scaling report {root}`.",
+        f"`{summary['runs']} runs`, data types {', '.join(summary['data_types'])}, budgets "
+        f"{', '.join(f'`{b:.0e}`' for b in summary['budgets'])} FLOPs "
+        f"(`{', '.join(summary['flops_convention'])}`), models {', '.join(summary['models'])}; "
+        f"`{summary['wall_seconds_total'] / 60:.1f} min` of training wall time in total "
+        f"(measured). Rebuild with `scaling report {root}`.",
         "",
         "## Verdict",
         "",

@@ -94,7 +94,9 @@ def test_fits_figures_and_verdict_written(smoke_sweep):
         for law in ("isoflop", "parametric"):
             gate = e[law]["gate"]
             assert gate["usable"] or gate["reasons"]
-    assert (out / "report.md").read_text().startswith("# scaling-lab report")  # by the callback
+    report = (out / "report.md").read_text()
+    assert report.startswith("# scaling-lab report")  # by the callback
+    assert bare_numbers(report.split("## Runs")[0]) == []  # the run table is raw data
     assert f"report: {out / 'report.md'}" in _proc.stderr
 
 

@@ -181,3 +181,30 @@ def test_unconverged_fit_is_rejected(status):
     fit = fit_chinchilla(N, D, GOOD.predict(N, D), bootstrap=20, n_starts=300)
     gate = parametric_gate(replace(fit, converged=status, optimizer_message="ABNORMAL"))
     assert not gate.usable and "did not converge" in gate.why()
+
+
+def test_priced_levers_data_wall_and_binding_input_carry_intervals():
+    from scaling.costs import CostModel
+
+    df = pd.DataFrame(
+        _grid(
+            lambda n, d: float(GOOD.predict(n, d)),
+            (1e17, 1e18, 1e19),
+            tuple(np.geomspace(1e7, 1e9, 6)),
+            seeds=(0, 1),
+            rng_seed=2,
+        )
+    )
+    fits = analysis.fit_sweep(df, bootstrap=30, n_starts=250)
+    costs = CostModel(expert_seconds_per_token=1e-6)
+    v = verdict.build(df, fits, unique_tokens=1e9, budget=1e19, costs=costs, exchange_bootstrap=0)
+    text = verdict.to_markdown(v, analysis.sweep_summary(df, "synthetic"))
+    assert bare_numbers(text) == [], bare_numbers(text)
+    e = v["data_types"]["web"]
+    lv = e["levers"]["levers"]
+    assert lv.binds in ("data", "compute", "undetermined")
+    assert lv.compute_gain.lo > 0 and "doubling compute" in text
+    wall = e["data_wall"]["fresh"]
+    # D_opt reaches 1e9 tokens well below C = 1e19 for this law: the wall is inside the sweep
+    assert wall.lo < wall.value < wall.hi < 1e19
+    assert e["binds_at_budget"] == "data"  # D_opt at 1e19 is ~60x the pool

@@ -56,6 +56,9 @@ def _laws_for(df: Any, law: str, kind: str) -> list[str]:
 def cmd_fit(args: argparse.Namespace) -> int:
     from scaling import fit
 
+    if args.bootstrap < 0:
+        raise UserError(f"--bootstrap={args.bootstrap}: must be >= 0 (e.g. --bootstrap 200)")
+
     df, kind = load_frame(args.path, _mapping(args.map))
     for column, how in (df.attrs.get("derived") or {}).items():
         print(f"note: {column} is not in the table; derived as {how}", file=sys.stderr)
@@ -283,9 +286,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(name: str, value: float | None) -> None:
+    import math
+
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise UserError(f"{name}={value:g}: must be a positive number (e.g. {name} 1e9)")
+
+
 def cmd_verdict(args: argparse.Namespace) -> int:
     from scaling.analysis import analyze_sweep
     from scaling.costs import load_costs
+
+    _positive("--unique-tokens", args.unique_tokens)
+    _positive("--budget", args.budget)
+    if args.bootstrap < 0:
+        raise UserError(f"--bootstrap={args.bootstrap}: must be >= 0 (e.g. --bootstrap 200)")
 
     text = analyze_sweep(
         args.sweep_dir,
