@@ -154,8 +154,54 @@ def lever_statement(dt: str, entry: dict[str, Any]) -> str:
     )
 
 
+def headline(v: dict[str, Any]) -> str:
+    """One sentence: how many laws pass the gates, and what is determined."""
+    types = v["data_types"]
+    passed = [
+        f"{code(dt)} {kind}"
+        for dt, e in types.items()
+        for kind, key in (("isoFLOP", "isoflop"), ("parametric", "parametric"))
+        if e[key]["gate"].usable
+    ]
+    total = 2 * len(types)
+    parts = [
+        f"{code(str(len(passed)) + ' of ' + str(total))} laws pass the validity gates"
+        + (f" ({', '.join(passed)})" if passed else "")
+    ]
+    for rate in v.get("exchange_rates", []):
+        kind, what = rate.measure.split(":", 1)
+        if kind != "task" or not rate.points:
+            continue
+        top = rate.points[-1]
+        t, r = top.treatment, top.reference
+        if isinstance(t, Estimate) and isinstance(r, Estimate) and (t.lo > r.hi or r.lo > t.hi):
+            better, worse = (
+                (rate.treatment, rate.reference)
+                if t.lo > r.hi
+                else (rate.reference, rate.treatment)
+            )
+            parts.append(
+                f"on the verified task {code(what)} at {flops(top.flops)}, {code(better)} beats "
+                f"{code(worse)} ({_pct(t)} vs {_pct(r)}, Wilson intervals apart)"
+            )
+    binds = [
+        f"{code(dt)}: {e['levers']['levers'].binds} binds (per dollar)"
+        for dt, e in types.items()
+        if "levers" in e["levers"] and e["levers"]["levers"].binds != "undetermined"
+    ] + [
+        f"{code(dt)}: {e['binds_at_budget']} binds (D_opt against its pool)"
+        for dt, e in types.items()
+        if e.get("binds_at_budget") not in (None, "undetermined")
+    ]
+    parts.append(
+        "which input binds: " + ("; ".join(binds) if binds else "not determined for any data type")
+    )
+    return "Headline: " + "; ".join(parts) + "."
+
+
 def statements(v: dict[str, Any]) -> list[str]:
-    out = [type_statement(dt, e) for dt, e in v["data_types"].items()]
+    out = [headline(v)]
+    out += [type_statement(dt, e) for dt, e in v["data_types"].items()]
     out += ratio_statement(v.get("tokens_per_param_ratio"))
     out += [rate_statement(r) for r in v.get("exchange_rates", [])]
     out += [lever_statement(dt, e["levers"]) for dt, e in v["data_types"].items()]
