@@ -309,17 +309,22 @@ class IsoFlopFit:
         return self.n_opt_law.predict(C), self.d_opt_law.predict(C)
 
     def summary(self) -> dict[str, tuple[float, tuple[float, float] | None]]:
+        """Fitted quantities with their intervals (coefficients: bootstrap percentiles of the
+        refitted laws' coefficients); counts and diagnostics are in ``to_dict``."""
+        s = self.bootstrap_samples
+        ci = self.ci
+
+        def coef_iv(key: str) -> tuple[float, float] | None:
+            return percentile_interval(s[key], ci) if key in s else None
+
         out: dict[str, tuple[float, tuple[float, float] | None]] = {
             "a (N_opt ∝ C^a)": (self.a, self.n_opt_law.interval),
             "b (D_opt ∝ C^b)": (self.b, self.d_opt_law.interval),
-            "N_opt coef": (self.n_opt_law.coef, None),
-            "D_opt coef": (self.d_opt_law.coef, None),
-            "budgets used": (float(len(self.used)), None),
+            "N_opt coef": (self.n_opt_law.coef, coef_iv("n_coef")),
+            "D_opt coef": (self.d_opt_law.coef, coef_iv("d_coef")),
         }
         if self.surface is not None:
             out["surface a = beta/(alpha+beta)"] = (self.surface.a, None)
-        if self.n_bootstrap:
-            out["bootstrap failed"] = (float(self.n_bootstrap_failed), None)
         return out
 
     def to_dict(self) -> dict[str, Any]:

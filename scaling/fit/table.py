@@ -248,6 +248,20 @@ def _law_name(result: Any) -> str:
     return str(d.get("law", type(result).__name__))
 
 
+def _minimum_text(m: Any) -> str:
+    """An isoFLOP minimum with its bootstrap spread and diagnostics (scaling.fit.isoflop)."""
+    sig = getattr(m, "sigma_log_n", float("nan"))
+    spread = (
+        f" [{_fmt(m.n_opt * math.exp(-1.96 * sig))}, {_fmt(m.n_opt * math.exp(1.96 * sig))}]"
+        if math.isfinite(sig)
+        else ""
+    )
+    return (
+        f"N_opt {_fmt(m.n_opt)}{spread}, centring {m.centring:.2f}, curvature "
+        f"{m.curvature:.3g}, sizes below|above {m.points_left}|{m.points_right}"
+    )
+
+
 def _quality_rows(result: Any) -> list[tuple[str, str, str]]:
     r2_label = {"EnvelopeFit": "R^2 (log-log, N_opt)", "SigmoidFit": "R^2 (accuracy)"}.get(
         type(result).__name__, "R^2 (loss)"
@@ -256,6 +270,7 @@ def _quality_rows(result: Any) -> list[tuple[str, str, str]]:
     for attr, label in (
         ("converged", "optimiser converged"),
         ("n_bootstrap_failed", "failed bootstrap refits"),
+        ("n_bootstrap", "bootstrap resamples"),
         ("r2", r2_label),
         ("r2_plain", "R^2 without repetition"),
         ("objective", "objective"),
@@ -274,6 +289,8 @@ def _quality_rows(result: Any) -> list[tuple[str, str, str]]:
             rows.append(("  rel. err. N_opt", _fmt(h.n_opt_rel_error), ""))
     for c, why in (getattr(result, "excluded", None) or {}).items():
         rows.append((f"excluded C={c:.3g}", why, ""))
+    for m in getattr(result, "used", None) or ():
+        rows.append((f"minimum C={m.flops:.3g}", _minimum_text(m), ""))
     return rows
 
 
