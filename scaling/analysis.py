@@ -31,10 +31,6 @@ def _fit_or_error(fn: Any, *args: Any, **kw: Any) -> Any:
         return {"error": str(exc)}
 
 
-def accuracy_columns(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if c.startswith("acc_") and df[c].notna().any()]
-
-
 # Huber's tuning constant: delta = 1.345 sigma gives 95% asymptotic efficiency at normal errors
 # while bounding the influence of outliers (Huber 1981, "Robust Statistics", §4.6).
 HUBER_TUNING = 1.345
@@ -93,7 +89,7 @@ def fit_sweep(
             n_starts=n_starts,
             **replicate_options(g),
         )
-        for col in accuracy_columns(g):
+        for col in results.accuracy_columns(g):
             acc = g[col].astype(float)
             if acc.nunique() > 1 and acc.max() > 0:
                 fits[f"accuracy/{col[4:]}"] = _fit_or_error(

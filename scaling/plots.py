@@ -315,7 +315,7 @@ def optimal_allocation(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Fig
 
 def accuracy_vs_compute(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure | None:
     """Exact-match task accuracy against compute, per data type and model size."""
-    from scaling.analysis import accuracy_columns
+    from scaling.results import accuracy_columns
 
     cols = accuracy_columns(df)
     if not cols:

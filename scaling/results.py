@@ -148,3 +148,8 @@ def load_curves(path: str | os.PathLike) -> pd.DataFrame:
             df[key] = rec.get(key)
         frames.append(df)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def accuracy_columns(df: pd.DataFrame) -> list[str]:
+    """The acc_<task> columns that hold at least one value."""
+    return [c for c in df.columns if c.startswith("acc_") and df[c].notna().any()]

@@ -149,7 +149,7 @@ def _byte_table(tk: Any, vocab_size: int, where: str) -> list[bytes]:
 def _check_stream_ids(vocab_size: int, where: str) -> None:
     """Fail early if the packed token streams cannot hold this vocabulary's ids."""
     from scaling.data.documents import Document
-    from scaling.data.stream import encode_document
+    from scaling.data.token_cache import encode_roles  # what the streams pack, not the streams
 
     top = vocab_size - 1
 
@@ -161,8 +161,8 @@ def _check_stream_ids(vocab_size: int, where: str) -> None:
             return np.array([top], dtype=np.uint32)
 
     try:
-        enc = encode_document(Document("probe", "x"), _Probe())  # type: ignore[arg-type]
-        held = int(enc.tokens.max()) == top
+        tokens, _ = encode_roles(Document("probe", "x"), _Probe())
+        held = int(tokens.max()) == top
     except (OverflowError, ValueError):  # numpy refuses an out-of-range id for the dtype
         held = False
     if not held:

@@ -54,7 +54,7 @@ _EXPORTS: dict[str, str] = {
     "unique_params": "constrained",
     "compute_optimal_constrained": "constrained",
     "MUENNIGHOFF_2023": "constrained",
-    "MUENNIGHOFF_2023_BASE": "constrained",
+    "MUENNIGHOFF_2023_BASE": "parametric",
     "profile_threshold": "constrained",
     "resolve_base": "constrained",
     "load_law": "lawfile",
@@ -63,7 +63,7 @@ _EXPORTS: dict[str, str] = {
     "fit_accuracy": "accuracy",
     # hold-out
     "HoldoutResult": "holdout",
-    "holdout_check": "holdout",
+    "holdout_check": "holdout_check",
     # tables
     "read_table": "table",
     "fit_frame": "table",
@@ -142,7 +142,8 @@ if TYPE_CHECKING:
         unique_params,
     )
     from scaling.fit.envelope import EnvelopeFit, fit_envelope
-    from scaling.fit.holdout import HoldoutResult, holdout_check
+    from scaling.fit.holdout import HoldoutResult
+    from scaling.fit.holdout_check import holdout_check
     from scaling.fit.isoflop import (
         IsoFlopFit,
         IsoFlopMinimum,

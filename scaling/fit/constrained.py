@@ -55,7 +55,7 @@ from scaling.fit._common import (
     scalar_or_array,
 )
 from scaling.fit._optim import BatchObjective, batched_bfgs, chunked, distinct_best
-from scaling.fit.parametric import ChinchillaLaw, grid_starts
+from scaling.fit.parametric import MUENNIGHOFF_2023_BASE, ChinchillaLaw, grid_starts
 
 if TYPE_CHECKING:
     from scaling.fit.holdout import HoldoutResult
@@ -150,13 +150,6 @@ class DataConstrainedLaw:
 
 # Muennighoff et al. 2023: base law (C4, alpha tied to beta) and R_D*, R_N* on the 182 runs
 # (huggingface/datablations README.md and utils/parametric_fit.ipynb, see the module docstring).
-MUENNIGHOFF_2023_BASE = ChinchillaLaw(
-    E=math.exp(0.6254804),
-    A=math.exp(6.255414),
-    B=math.exp(7.3049974),
-    alpha=0.3526596,
-    beta=0.3526596,
-)
 MUENNIGHOFF_2023 = DataConstrainedLaw(
     base=MUENNIGHOFF_2023_BASE, R_D_star=15.387756, R_N_star=5.309743
 )
@@ -984,7 +977,9 @@ def fit_data_constrained(
             "r_star_starts": r_star_starts,
             "profile": False,
         }
-        fit = replace(fit, holdout=holdout_data_constrained(N, D, U, L, **kw))
+        fit = replace(
+            fit, holdout=holdout_data_constrained(N, D, U, L, refit=fit_data_constrained, **kw)
+        )
     return fit
 
 

@@ -10,16 +10,14 @@ Errors are relative: (predicted - observed) / observed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from scaling.errors import UserError
-from scaling.fit._common import ArrayLike, jsonable, positive_array, same_length
-
-if TYPE_CHECKING:
-    from scaling.fit.isoflop import IsoFlopFit
+from scaling.fit._common import ArrayLike, jsonable
 
 
 @dataclass(frozen=True)
@@ -78,17 +76,22 @@ def _largest_model_split(N: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
 
 
 def holdout_chinchilla(
-    N: np.ndarray, D: np.ndarray, L: np.ndarray, w: np.ndarray | None = None, **fit_kw: Any
+    N: np.ndarray,
+    D: np.ndarray,
+    L: np.ndarray,
+    w: np.ndarray | None = None,
+    *,
+    refit: Callable[..., Any],
+    **fit_kw: Any,
 ) -> HoldoutResult:
-    """Refit the Chinchilla law without the largest model and predict its loss."""
-    from scaling.fit.parametric import fit_chinchilla
-
+    """Refit the Chinchilla law (``refit`` = ``fit_chinchilla``) without the largest model and
+    predict its loss."""
     test = _largest_model_split(N)
     train = ~test
     if train.sum() < 5:
         raise UserError("holdout: fewer than 5 points remain without the largest model")
     wt = None if w is None else w[train]
-    fit = fit_chinchilla(N[train], D[train], L[train], weights=wt, **fit_kw)
+    fit = refit(N[train], D[train], L[train], weights=wt, **fit_kw)
     pred = np.asarray(fit.predict(N[test], D[test]))
     return HoldoutResult(
         law="chinchilla",
@@ -101,16 +104,21 @@ def holdout_chinchilla(
 
 
 def holdout_data_constrained(
-    N: np.ndarray, D: np.ndarray, U: np.ndarray, L: np.ndarray, **fit_kw: Any
+    N: np.ndarray,
+    D: np.ndarray,
+    U: np.ndarray,
+    L: np.ndarray,
+    *,
+    refit: Callable[..., Any],
+    **fit_kw: Any,
 ) -> HoldoutResult:
-    """Refit the data-constrained law without the largest model and predict its loss."""
-    from scaling.fit.constrained import fit_data_constrained
-
+    """Refit the data-constrained law (``refit`` = ``fit_data_constrained``) without the
+    largest model and predict its loss."""
     test = _largest_model_split(N)
     train = ~test
     if train.sum() < 2:
         raise UserError("holdout: fewer than 2 points remain without the largest model")
-    fit = fit_data_constrained(N[train], D[train], U[train], L[train], **fit_kw)
+    fit = refit(N[train], D[train], U[train], L[train], **fit_kw)
     pred = np.asarray(fit.predict(N[test], D[test], U[test]))
     return HoldoutResult(
         law="data_constrained",
@@ -123,25 +131,25 @@ def holdout_data_constrained(
 
 
 def holdout_isoflop(
-    full: IsoFlopFit,
+    full: Any,  # an IsoFlopFit (not imported: the fits import this module)
     C_run: np.ndarray,
     N: np.ndarray,
     L: np.ndarray,
     D: np.ndarray | None,
     *,
     budget: ArrayLike | None = None,
+    refit: Callable[..., Any],
+    groups: np.ndarray,
     **fit_kw: Any,
 ) -> HoldoutResult:
-    """Refit approach 2 without the largest budget; compare predicted and observed N_opt, loss."""
-    from scaling.fit.isoflop import fit_isoflop, group_budgets
-
-    groups, C = group_budgets(C_run, budget, fit_kw.get("rtol", 1e-6))
-    last = len(C) - 1
+    """Refit approach 2 (``refit`` = ``fit_isoflop``) without the largest budget (``groups``:
+    each run's budget index, sorted by C); compare predicted and observed N_opt and loss."""
+    last = len(full.minima) - 1
     test = groups == last
     train = ~test
     lab = None if budget is None else np.asarray(budget).reshape(-1)[train]
     try:
-        fit = fit_isoflop(
+        fit = refit(
             C_run[train], N[train], L[train], None if D is None else D[train], budget=lab, **fit_kw
         )
     except UserError as exc:
@@ -164,54 +172,4 @@ def holdout_isoflop(
         n_opt_rel_error=n_err,
         train_fit=fit,
         note=note,
-    )
-
-
-def holdout_check(
-    law: str,
-    *,
-    params: ArrayLike,
-    loss: ArrayLike,
-    tokens: ArrayLike | None = None,
-    flops: ArrayLike | None = None,
-    unique_tokens: ArrayLike | None = None,
-    budget: ArrayLike | None = None,
-    **fit_kw: Any,
-) -> HoldoutResult:
-    """Fit ``law`` without its largest scale and report relative prediction errors there.
-
-    ``law``: "chinchilla" or "data_constrained" (the largest model N is held out; its loss is
-    predicted) or "isoflop" (the largest FLOP budget is held out; its N_opt and minimum loss
-    are predicted). ``fit_kw`` go to the fit function.
-    """
-    N = positive_array("params", params)
-    L = positive_array("loss", loss)
-    if law == "chinchilla":
-        if tokens is None:
-            raise UserError("holdout_check: law 'chinchilla' needs tokens")
-        D = positive_array("tokens", tokens)
-        same_length(params=N, tokens=D, loss=L)
-        return holdout_chinchilla(N, D, L, **fit_kw)
-    if law == "data_constrained":
-        if tokens is None or unique_tokens is None:
-            raise UserError("holdout_check: law 'data_constrained' needs tokens and unique_tokens")
-        D = positive_array("tokens", tokens)
-        U = positive_array("unique_tokens", unique_tokens)
-        same_length(params=N, tokens=D, unique_tokens=U, loss=L)
-        return holdout_data_constrained(N, D, U, L, **fit_kw)
-    if law == "isoflop":
-        from scaling.fit.isoflop import fit_isoflop
-
-        D = None if tokens is None else positive_array("tokens", tokens)
-        if flops is None:
-            if D is None:
-                raise UserError("holdout_check: law 'isoflop' needs flops (or tokens for 6ND)")
-            flops = 6.0 * N * D
-        C_run = positive_array("flops", flops)
-        same_length(flops=C_run, params=N, loss=L, tokens=D)
-        full = fit_isoflop(C_run, N, L, D, budget=budget, **fit_kw)
-        return holdout_isoflop(full, C_run, N, L, D, budget=budget, **fit_kw)
-    raise UserError(
-        f"holdout_check: law must be one of 'chinchilla', 'isoflop', 'data_constrained'; "
-        f"got {law!r}"
     )

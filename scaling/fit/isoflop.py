@@ -937,6 +937,8 @@ def fit_isoflop(
                 L,
                 D,
                 budget=budget,
+                refit=fit_isoflop,
+                groups=groups,
                 method=method,
                 rtol=rtol,
                 min_points=min_points,

@@ -3,7 +3,7 @@
 ``load_law`` accepts
 
 - a preset name: "muennighoff2023" (the C4 base law of Muennighoff et al. 2023, alpha tied to
-  beta, ``scaling.fit.constrained.MUENNIGHOFF_2023_BASE``), "hoffmann2022" (Hoffmann et al.
+  beta, ``scaling.fit.parametric.MUENNIGHOFF_2023_BASE``), "hoffmann2022" (Hoffmann et al.
   2022 §3.3, ``HOFFMANN_2022``) or "besiroglu2024" (Besiroglu et al. 2024 Table 1,
   ``BESIROGLU_2024``); case, "-" and "_" are ignored;
 - a JSON file holding an object with the keys E, A, B, alpha, beta (other keys, e.g. the rest
@@ -33,7 +33,7 @@ def preset_law(name: str) -> ChinchillaLaw | None:
     """The named published base law, or None when ``name`` is not a preset."""
     key = name.strip().lower().replace("-", "").replace("_", "")
     if key == "muennighoff2023":
-        from scaling.fit.constrained import MUENNIGHOFF_2023_BASE
+        from scaling.fit.parametric import MUENNIGHOFF_2023_BASE
 
         return MUENNIGHOFF_2023_BASE
     if key == "hoffmann2022":

@@ -20,6 +20,7 @@ replacement) are solved as one batch too, each resample being a vector of row co
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -125,6 +126,16 @@ class ChinchillaLaw:
 HOFFMANN_2022 = ChinchillaLaw(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
 # Besiroglu et al. 2024, Table 1 (arXiv:2404.10102): refit on 240 points of Hoffmann Fig. 4.
 BESIROGLU_2024 = ChinchillaLaw(E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658)
+# Muennighoff et al. 2023: the base law fitted on Chinchilla's C4 isoFLOP points with alpha tied
+# to beta (huggingface/datablations utils/parametric_fit.ipynb, "FIT CHINCHILLA C4 ISOFLOP DOTS":
+# a, b, e, alpha = 6.255414, 7.3049974, 0.6254804, 0.3526596); used by scaling.fit.constrained.
+MUENNIGHOFF_2023_BASE = ChinchillaLaw(
+    E=math.exp(0.6254804),
+    A=math.exp(6.255414),
+    B=math.exp(7.3049974),
+    alpha=0.3526596,
+    beta=0.3526596,
+)
 
 
 @dataclass(frozen=True)
@@ -552,5 +563,5 @@ def fit_chinchilla(
         from scaling.fit.holdout import holdout_chinchilla
 
         kw = {"huber_delta": huber_delta, "n_starts": n_starts, "seed": seed, "grid": grid}
-        fit = replace(fit, holdout=holdout_chinchilla(N, D, L, w, **kw))
+        fit = replace(fit, holdout=holdout_chinchilla(N, D, L, w, refit=fit_chinchilla, **kw))
     return fit
