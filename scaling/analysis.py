@@ -8,7 +8,6 @@ run records with one command. No torch, no Hydra.
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 from typing import Any
@@ -106,20 +105,10 @@ def fits_to_dict(fits: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if hasattr(obj, "item"):
-        return _jsonable(obj.item())
-    return obj
-
-
 def write_json(path: Path, obj: Any) -> None:
-    results.atomic_write_json(path, _jsonable(obj))
+    from scaling.fit._common import jsonable
+
+    results.atomic_write_json(path, jsonable(obj))
 
 
 def sweep_summary(df: pd.DataFrame, path: Path) -> dict[str, Any]:

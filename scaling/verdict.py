@@ -392,17 +392,9 @@ def build(
 
 def to_jsonable(v: Any) -> Any:
     """The verdict with typed results turned into plain JSON (private ``_`` keys dropped)."""
-    if hasattr(v, "to_dict"):
-        return to_jsonable(v.to_dict())
-    if isinstance(v, dict):
-        return {str(k): to_jsonable(x) for k, x in v.items() if not str(k).startswith("_")}
-    if isinstance(v, list | tuple):
-        return [to_jsonable(x) for x in v]
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, np.generic):
-        return to_jsonable(v.item())
-    return v
+    from scaling.fit._common import jsonable
+
+    return jsonable(v, drop_private=True)
 
 
 def to_text(v: dict[str, Any]) -> str:

@@ -121,11 +121,11 @@ def rate_statement(rate: Any) -> str:
             if isinstance(p.compute_multiplier, Estimate):
                 row += f" ({ref} needs {_r(p.compute_multiplier)} times the compute to match)"
             rows.append(row)
-        unmatched = {
+        unmatched = dict.fromkeys(  # ordered by budget: the text is the same in every process
             p.compute_multiplier.reason
             for p in rate.points
             if isinstance(p.compute_multiplier, Undetermined)
-        }
+        )
         if unmatched:
             rows.append(
                 "compute to match: " + "; ".join(f"not determined ({u})" for u in unmatched)

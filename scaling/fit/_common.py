@@ -96,8 +96,14 @@ def scalar_or_array(x: np.ndarray, like: Any) -> float | np.ndarray:
     return float(x) if nd == 0 else x
 
 
-def jsonable(obj: Any) -> Any:
-    """Plain JSON types from numbers, arrays, tuples, dicts and dataclasses (NaN/inf -> None)."""
+def jsonable(obj: Any, *, drop_private: bool = False) -> Any:
+    """Plain JSON types from numbers, arrays, tuples, dicts, dataclasses and anything with a
+    ``to_dict`` (NaN/inf -> None; the one JSON converter of the package). ``drop_private``
+    leaves out mapping keys starting with "_" (working values kept next to results)."""
+
+    def conv(x: Any) -> Any:
+        return jsonable(x, drop_private=drop_private)
+
     if obj is None or isinstance(obj, bool | str):
         return obj
     if isinstance(obj, int | np.integer):
@@ -108,13 +114,15 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, np.bool_):
         return bool(obj)
     if isinstance(obj, np.ndarray):
-        return [jsonable(v) for v in obj.tolist()]
+        return conv(obj.tolist())
     if hasattr(obj, "to_dict"):
-        return obj.to_dict()
+        return conv(obj.to_dict())
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: conv(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, Mapping):
-        return {str(k): jsonable(v) for k, v in obj.items()}
+        return {
+            str(k): conv(v) for k, v in obj.items() if not (drop_private and str(k).startswith("_"))
+        }
     if isinstance(obj, list | tuple):
-        return [jsonable(v) for v in obj]
+        return [conv(v) for v in obj]
     return str(obj)
