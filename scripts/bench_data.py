@@ -26,10 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from scaling.config import CorrectionConfig, DataConfig, SourceConfig
+from scaling.core.config import CorrectionConfig, DataConfig, SourceConfig
 from scaling.data import installed_docs
 from scaling.data.stream import build_train_stream
-from scaling.tokenizer import build_tokenizer
+from scaling.data.tokenizer import build_tokenizer
 
 
 def _timed(data: DataConfig, tok, tokens: int, cache: str, use_cache: bool) -> dict[str, float]:

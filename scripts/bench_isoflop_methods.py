@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from scaling.errors import UserError
-from scaling.fit import fit_frame, fit_isoflop, read_table
+from scaling.analysis.tables import fit_frame, read_table
+from scaling.core.errors import UserError
+from scaling.fit import fit_isoflop
 from scaling.fit._common import jsonable
 from scaling.fit.isoflop import METHODS
 

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scaling import results
+from scaling.analysis import results
 
 BIN = Path(sys.executable).parent
 WORKERS = {"local": 1, "parallel": os.cpu_count() or 1, "subprocess": os.cpu_count() or 1}

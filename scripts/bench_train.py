@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from scaling import flops as FL
-from scaling.config import (
+from scaling.core import flops as FL
+from scaling.core.config import (
     BudgetConfig,
     DataConfig,
     EvalConfig,
@@ -37,8 +37,8 @@ from scaling.config import (
     SourceConfig,
 )
 from scaling.data.stream import build_train_stream
-from scaling.tokenizer import ByteTokenizer
-from scaling.train import Trainer
+from scaling.tokenizers.base import ByteTokenizer
+from scaling.train.trainer import Trainer
 
 SHAPES = {"xs": (1, 24, 2), "m": (2, 48, 3), "l": (3, 64, 4)}  # configs/model ladder
 CONTEXT, BATCH = 128, 4  # the product's defaults (configs/model, configs/optim)

@@ -45,7 +45,7 @@ def compose():
 
 def tiny_run(**changes):
     """A RunConfig that trains in about a second: toy model, Python's own docs, tiny evals."""
-    from scaling.config import (
+    from scaling.core.config import (
         BudgetConfig,
         DataConfig,
         EvalConfig,

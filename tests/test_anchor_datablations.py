@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling.fit import MUENNIGHOFF_2023, MUENNIGHOFF_2023_BASE, fit_data_constrained, format_table
+from scaling.analysis.tables import format_table
+from scaling.fit import MUENNIGHOFF_2023, MUENNIGHOFF_2023_BASE, fit_data_constrained
 from scaling.fit._common import huber
 
 ANCHOR = (

@@ -8,10 +8,11 @@ import random
 import numpy as np
 import pytest
 
-from scaling.config import DataConfig, EvalConfig, SourceConfig, TokenizerConfig
-from scaling.data import bpe
-from scaling.errors import UserError
-from scaling.tokenizer import build_tokenizer
+from scaling.core.config import DataConfig, EvalConfig, SourceConfig, TokenizerConfig
+from scaling.core.errors import UserError
+from scaling.data import tokenizer as bpe
+from scaling.data.tokenizer import build_tokenizer
+from scaling.tokenizers.bpe import byte_alphabet
 from tests.test_external import make_txt_folder, prose
 
 TRICKY = [
@@ -59,7 +60,7 @@ def tok(corpus, tmp_path_factory):
 def test_byte_alphabet_matches_the_tokenizers_library():
     from tokenizers import pre_tokenizers
 
-    alphabet = bpe.byte_alphabet()
+    alphabet = byte_alphabet()
     assert sorted(alphabet.values()) == list(range(256))
     assert set(alphabet) == set(pre_tokenizers.ByteLevel.alphabet())
 
@@ -198,7 +199,7 @@ def test_vocabularies_beyond_uint16_are_held_exactly():
 
 def test_training_run_with_bpe_reports_bpb_from_token_bytes(corpus, tmp_path):
     from scaling.data.stream import build_eval_stream
-    from scaling.runner import execute
+    from scaling.runs.runner import execute
     from tests.conftest import tiny_run
 
     src = SourceConfig(kind="local", path=str(corpus))

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from scaling.cli.config import CONFIG_DIR, to_run_config
-from scaling.config import ModelConfig, RunConfig
-from scaling.errors import UserError
-from scaling.sweep import config_hash, run_id
+from scaling.core.config import ModelConfig, RunConfig
+from scaling.core.errors import UserError
+from scaling.runs.identity import config_hash, run_id
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
 GROUPS = ["model", "data", "budget", "optim", "tokenizer", "eval", "logger"]

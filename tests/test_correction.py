@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from scaling.core.errors import UserError
 from scaling.data import generators as G
 from scaling.data.correction import (
     MODES,
@@ -18,7 +19,6 @@ from scaling.data.correction import (
     wrong_steps,
 )
 from scaling.data.generators import RETRY_MARKER
-from scaling.errors import UserError
 
 GENERATORS = [
     ("arithmetic", {}),
@@ -68,7 +68,7 @@ def test_config_validation(changes, match):
 
 def test_config_is_the_run_schema():
     """One class: the run config's correction section is what the pipeline takes."""
-    from scaling import config
+    from scaling.core import config
 
     assert CorrectionConfig is config.CorrectionConfig
     assert tuple(MODES) == tuple(config.CORRECTION_MODES)

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from scaling.config import DataConfig, SourceConfig
+from scaling.core.config import DataConfig, SourceConfig
 from scaling.data import installed_docs
 from scaling.data.documents import Document
 from scaling.data.sources import open_source
 from scaling.data.stream import build_eval_stream, build_train_stream, encode_document
-from scaling.tokenizer import ByteTokenizer
+from scaling.tokenizers.base import ByteTokenizer
 
 WEB = SourceConfig(kind="installed_docs", packages=["stdlib"])
 TOK = ByteTokenizer()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scaling import results
+from scaling.analysis import results
 
 BIN = Path(sys.executable).parent
 TOY = ["hydra/launcher=local", "eval=smoke", "data=smoke_frontier", "model=toy0"]

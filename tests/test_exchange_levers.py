@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling.costs import CostModel, load_costs
-from scaling.errors import UserError
-from scaling.estimate import Estimate, Undetermined
-from scaling.exchange import loss_rate, task_rate, wilson
+from scaling.analysis.estimate import Estimate, Undetermined
+from scaling.analysis.exchange import loss_rate, task_rate, wilson
+from scaling.analysis.levers import best_loss, doubling_gains, levers
+from scaling.core.costs import CostModel, load_costs
+from scaling.core.errors import UserError
 from scaling.fit import ChinchillaLaw
 from scaling.fit.allocation import FlopModel, compute_at_tokens, compute_optimal, compute_to_match
 from scaling.fit.constrained import effective_data
-from scaling.levers import best_loss, doubling_gains, levers
 
 LAW = ChinchillaLaw(E=1.8, A=400.0, B=1500.0, alpha=0.34, beta=0.28)
 SIX = FlopModel.six_nd()

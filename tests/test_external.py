@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scaling.config import DataConfig, EvalConfig, SourceConfig
+from scaling.core import hub
+from scaling.core.config import DataConfig, EvalConfig, SourceConfig
+from scaling.core.errors import UserError
 from scaling.data import external
 from scaling.data.sources import open_source
-from scaling.errors import UserError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 _VOCAB = (
@@ -323,9 +324,9 @@ def test_probe_reports_a_failing_resolver(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "https://hub.example.invalid")
-    monkeypatch.setattr(external, "_probe_memo", {})
-    assert external.probe_host("huggingface.co") == "DNS lookup of huggingface.co failed"
-    assert external.hub_unreachable_reason() == "DNS lookup of hub.example.invalid failed"
+    monkeypatch.setattr(hub, "_probe_memo", {})
+    assert hub.probe_host("huggingface.co") == "DNS lookup of huggingface.co failed"
+    assert hub.hub_unreachable_reason() == "DNS lookup of hub.example.invalid failed"
     src = SourceConfig(kind="hf", dataset="org/name", max_documents=10)
     with pytest.raises(
         UserError, match=r"unreachable \(DNS lookup of hub.example.invalid failed\)"
@@ -398,7 +399,7 @@ def test_hf_presets_are_complete():
 
 
 def _run_on(src: SourceConfig, out_dir: Path, eval_src: SourceConfig | None = None, **changes):
-    from scaling.runner import execute
+    from scaling.runs.runner import execute
     from tests.conftest import tiny_run
 
     run = tiny_run(

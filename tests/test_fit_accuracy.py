@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 from scaling.fit import SigmoidFit, fit_accuracy
 
 

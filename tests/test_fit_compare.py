@@ -24,7 +24,7 @@ import pytest
 from scipy.integrate import quad
 from scipy.optimize import minimize_scalar
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 from scaling.fit._common import huber
 from scaling.fit.compare import (
     HOFFMANN_2022_UNROUNDED,

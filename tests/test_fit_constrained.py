@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 from scaling.fit import (
     MUENNIGHOFF_2023,
     MUENNIGHOFF_2023_BASE,
@@ -243,7 +243,7 @@ def test_no_repetition_leaves_r_d_star_unidentified():
     assert np.isnan(value) and iv == (0.0, np.inf)
     assert fit.n_bootstrap_failed == 0
     assert "not identified" in json.dumps(fit.to_dict()["notes"])
-    from scaling.fit import format_table
+    from scaling.analysis.tables import format_table
 
     row = next(line for line in format_table({"all": fit}).splitlines() if "R_D_star" in line)
     assert "12." not in row  # no bare number for a parameter the data cannot see

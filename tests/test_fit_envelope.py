@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 from scaling.fit import ChinchillaLaw, fit_envelope
 
 LAW = ChinchillaLaw(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 from scaling.fit import ChinchillaLaw, fit_isoflop, fit_power_law, group_budgets
 
 A_TRUE = 0.46

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scaling.errors import UserError
-from scaling.fit import fit_frame, fit_isoflop, fit_power_law, read_table
+from scaling.analysis.tables import fit_frame, read_table
+from scaling.core.errors import UserError
+from scaling.fit import fit_isoflop, fit_power_law
 from scaling.fit.isoflop import (
     DEFAULT_METHOD,
     METHODS,

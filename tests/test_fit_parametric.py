@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 from scaling.fit import ChinchillaLaw, fit_chinchilla
 from scaling.fit.parametric import HOFFMANN_GRID, chinchilla_objective, grid_starts
 

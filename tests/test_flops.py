@@ -7,8 +7,8 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from scaling import flops as F
-from scaling.model import Transformer
+from scaling.core import flops as F
+from scaling.model.transformer import Transformer
 
 SHAPES = [
     F.Shape(1, 8, 1, 32, 16, 257, True),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from scaling.core.errors import UserError
 from scaling.data import generators as G
 from scaling.data.generators import (
     ANSWER_PREFIX,
@@ -21,7 +22,6 @@ from scaling.data.generators import (
 from scaling.data.generators.base import check_example, is_heldout_uid, problem_uid
 from scaling.data.generators.igsm import MOD
 from scaling.data.generators.tool_use import KB
-from scaling.errors import UserError
 
 ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "anchors"
 LEE_FILE = ANCHORS / "lee2023_addition_test_10000.txt"

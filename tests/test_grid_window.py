@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from scaling import budget, flops, sweep
 from scaling.cli.plan import plan_rows
-from scaling.config import GridConfig, RunConfig
-from scaling.errors import UserError
-from scaling.runner import execute
+from scaling.core import flops
+from scaling.core.config import GridConfig, RunConfig
+from scaling.core.errors import UserError
+from scaling.runs import identity
+from scaling.runs.runner import execute
+from scaling.train import plan as budget
 from tests.conftest import tiny_run
 
 
@@ -49,9 +51,9 @@ def test_window_bounds_are_applied_to_d_over_n():
 
 def test_window_does_not_change_the_run_id():
     run = tiny_run()
-    before = sweep.run_id(run.to_dict())
+    before = identity.run_id(run.to_dict())
     run.grid = GridConfig(min_tokens_per_param=1.0, max_tokens_per_param=10.0)
-    assert sweep.run_id(run.to_dict()) == before
+    assert identity.run_id(run.to_dict()) == before
 
 
 def test_runner_skips_a_point_outside_the_window_and_writes_nothing(tmp_path, capsys):
@@ -95,7 +97,7 @@ def test_sweep_trains_only_the_window_and_status_lists_the_rest(tmp_path, data_c
     import sys
     from pathlib import Path
 
-    from scaling import results
+    from scaling.analysis import results
     from tests.test_launchers import SMALL
 
     bin_dir = Path(sys.executable).parent

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scaling import results
+from scaling.analysis import results
 
 BIN = Path(sys.executable).parent
 SMALL = [

@@ -2,8 +2,8 @@
 
 import torch
 
-from scaling.flops import Shape
-from scaling.model import KVCache, Transformer
+from scaling.core.flops import Shape
+from scaling.model.transformer import KVCache, Transformer
 
 
 def _model(tie=True, seed=0):

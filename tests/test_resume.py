@@ -10,9 +10,10 @@ import sys
 import textwrap
 import time
 
-from scaling import results, sweep
-from scaling.lock import RunLock
-from scaling.runner import execute
+from scaling.analysis import results
+from scaling.runs import identity, state
+from scaling.runs.lock import RunLock
+from scaling.runs.runner import execute
 from tests.conftest import tiny_run
 
 
@@ -21,7 +22,7 @@ def _kill_after_first_checkpoint(out_dir, flops):
     code = textwrap.dedent(f"""
         import sys; sys.path.insert(0, {str(os.getcwd())!r})
         from tests.conftest import tiny_run
-        from scaling.runner import execute
+        from scaling.runs.runner import execute
         execute(tiny_run(flops={flops}, out_dir={str(out_dir)!r}))
     """)
     proc = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy())
@@ -41,7 +42,7 @@ def test_killed_run_resumes_to_the_same_loss(tmp_path):
     run_dir = next((tmp_path / "a").iterdir())
     assert (run_dir / "checkpoint.pt").exists()
     assert not (run_dir / "result.json").exists()
-    assert sweep.run_state(run_dir) == "interrupted"  # status says running; holder is dead
+    assert state.run_state(run_dir) == "interrupted"  # status says running; holder is dead
     resumed = execute(tiny_run(flops=flops, out_dir=tmp_path / "a"))
     fresh = execute(tiny_run(flops=flops, out_dir=tmp_path / "b"))
     assert resumed["resumed_from_step"] > 0
@@ -76,7 +77,7 @@ def test_lock_excludes_a_live_holder_and_takes_over_a_dead_one(tmp_path):
 
 def test_run_held_elsewhere_is_skipped(tmp_path, capsys):
     run = tiny_run(out_dir=tmp_path)
-    rid = sweep.run_id(run.to_dict())
+    rid = identity.run_id(run.to_dict())
     holder = RunLock(tmp_path / rid)
     assert holder.acquire()
     assert execute(run) is None
@@ -86,7 +87,7 @@ def test_run_held_elsewhere_is_skipped(tmp_path, capsys):
 
 
 def test_diverged_run_is_marked_failed_and_skipped_unless_asked(tmp_path):
-    from scaling.config import OptimConfig
+    from scaling.core.config import OptimConfig
 
     run = tiny_run(
         out_dir=tmp_path,
@@ -99,4 +100,4 @@ def test_diverged_run_is_marked_failed_and_skipped_unless_asked(tmp_path):
     assert execute(run) is None  # skipped, not retried
     run.runtime.rerun_failed = True
     assert execute(run) is None  # retried, fails again, still recorded
-    assert not (tmp_path / sweep.run_id(run.to_dict()) / "result.json").exists()
+    assert not (tmp_path / identity.run_id(run.to_dict()) / "result.json").exists()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from scaling import results
+from scaling.analysis import results
 from tests.text_checks import bare_numbers
 
 BIN = Path(sys.executable).parent

@@ -7,11 +7,11 @@ import math
 
 import pytest
 
-from scaling.config import EvalConfig, SourceConfig, TaskEvalConfig
+from scaling.core.config import EvalConfig, SourceConfig, TaskEvalConfig
+from scaling.core.errors import UserError
 from scaling.data import generators
 from scaling.data.generators.base import is_heldout_uid
-from scaling.errors import UserError
-from scaling.train import split_accuracy, task_examples
+from scaling.train.trainer import split_accuracy, task_examples
 from tests.conftest import tiny_run
 
 
@@ -60,7 +60,7 @@ def test_split_accuracy_separates_our_heldout_problems(tmp_path):
 
 
 def test_run_records_accuracy_on_the_file(tmp_path):
-    from scaling.runner import execute
+    from scaling.runs.runner import execute
 
     path = _lee_file(tmp_path, n=40)
     web = SourceConfig(kind="installed_docs", packages=["stdlib"])

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scaling.config import CorrectionConfig, DataConfig, SourceConfig
+from scaling.core.config import CorrectionConfig, DataConfig, SourceConfig
 from scaling.data import token_cache
 from scaling.data.documents import Document
 from scaling.data.stream import build_eval_stream, build_train_stream
-from scaling.tokenizer import ByteTokenizer
+from scaling.tokenizers.base import ByteTokenizer
 
 TOK = ByteTokenizer()
 WEB = SourceConfig(kind="installed_docs", packages=["stdlib"])
@@ -168,10 +168,10 @@ def test_parallel_workers_build_once_and_read_the_same_stream(cache):
     script = textwrap.dedent(
         f"""
         import hashlib, sys
-        from scaling.config import DataConfig, SourceConfig
+        from scaling.core.config import DataConfig, SourceConfig
         from scaling.data import token_cache
         from scaling.data.stream import build_train_stream
-        from scaling.tokenizer import ByteTokenizer
+        from scaling.tokenizers.base import ByteTokenizer
         built = []
         real = token_cache.encode_shard
         def counting(*a, **k):

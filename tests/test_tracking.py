@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from scaling.runner import execute
-from scaling.tracking import resolve_mode
+from scaling.runs.runner import execute
+from scaling.runs.tracking import resolve_mode
 from tests.conftest import tiny_run
 
 

@@ -5,10 +5,10 @@ import math
 
 import pytest
 
-from scaling import flops as F
-from scaling.config import OptimConfig
-from scaling.errors import UserError
-from scaling.train import Trainer, lr_at, plan_run, train
+from scaling.core import flops as F
+from scaling.core.config import OptimConfig
+from scaling.core.errors import UserError
+from scaling.train.trainer import Trainer, lr_at, plan_run, train
 from tests.conftest import tiny_run
 
 
@@ -79,21 +79,21 @@ def test_result_params_match_flops_module():
     ],
 )
 def test_device_choice(requested, gpus, job, expected):
-    from scaling.train import choose_device
+    from scaling.train.trainer import choose_device
 
     assert choose_device(requested, gpus, job) == expected
 
 
 @pytest.mark.parametrize("requested, gpus", [("cuda", 0), ("cuda:2", 2)])
 def test_device_choice_errors(requested, gpus):
-    from scaling.train import choose_device
+    from scaling.train.trainer import choose_device
 
     with pytest.raises(UserError, match=r"runtime\.device"):
         choose_device(requested, gpus, None)
 
 
 def test_bad_device_string_rejected():
-    from scaling.config import RuntimeConfig
+    from scaling.core.config import RuntimeConfig
 
     with pytest.raises(UserError, match=r"runtime\.device: 'tpu'"):
         RuntimeConfig(device="tpu")

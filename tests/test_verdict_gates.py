@@ -11,9 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scaling import analysis, verdict
+from scaling.analysis import pipeline as analysis
+from scaling.analysis import verdict
+from scaling.analysis.gates import isoflop_gate, parametric_gate
 from scaling.fit import ChinchillaLaw, fit_chinchilla
-from scaling.gates import isoflop_gate, parametric_gate
 from tests.text_checks import bare_numbers
 
 settings.register_profile(
@@ -184,7 +185,7 @@ def test_unconverged_fit_is_rejected(status):
 
 
 def test_priced_levers_data_wall_and_binding_input_carry_intervals():
-    from scaling.costs import CostModel
+    from scaling.core.costs import CostModel
 
     df = pd.DataFrame(
         _grid(

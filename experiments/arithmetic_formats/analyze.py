@@ -2,7 +2,7 @@
 
     python experiments/arithmetic_formats/analyze.py runs/arithmetic_formats [--out DIR]
 
-Reads every result.json of the sweep (scaling.results.load), prints one JSON summary (per
+Reads every result.json of the sweep (scaling.analysis.results.load), prints one JSON summary (per
 format, size and budget: tokens, training problems drawn, held-out loss, accuracy on our
 held-out problems and on Lee et al. 2023's test set), and writes ``arithmetic_formats.png``
 (accuracy against training FLOPs and against training problems) and ``summary.json`` to
@@ -28,7 +28,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from scaling import results
+from scaling.analysis import results
 
 FORMATS = ("plain", "reversed", "scratchpad")
 COLOURS = {"plain": "#4C72B0", "reversed": "#DD8452", "scratchpad": "#55A868"}

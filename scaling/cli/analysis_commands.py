@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 
 LAW_CHOICES = ("all", "isoflop", "chinchilla", "data_constrained", "accuracy", "envelope")
 
@@ -26,8 +26,8 @@ def _mapping(items: list[str] | None) -> dict[str, str]:
 
 def load_frame(path: str, mapping: dict[str, str]) -> tuple[Any, str]:
     """(frame, kind): a sweep directory's runs, or any CSV/Parquet table of runs."""
-    from scaling import results
-    from scaling.fit import read_table
+    from scaling.analysis import results
+    from scaling.analysis.tables import read_table
 
     p = Path(path)
     if p.is_dir():
@@ -54,7 +54,7 @@ def _laws_for(df: Any, law: str, kind: str) -> list[str]:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from scaling import fit
+    from scaling.analysis import tables
 
     if args.bootstrap < 0:
         raise UserError(f"--bootstrap={args.bootstrap}: must be >= 0 (e.g. --bootstrap 200)")
@@ -89,12 +89,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
         results, errors = _fit_groups(frame, law, by, kw, strict=len(laws) == 1 and kind == "table")
         print(f"\n== {law} ({kind}: {args.path}) ==")
         if results:
-            print(fit.format_table(results))
+            print(tables.format_table(results))
         for name, why in errors.items():
             print(f"{name}: not fitted: {why}")
         for line in _gate_lines(law, results):
             print(line)
-        out[law] = {**fit.results_to_dict(results), **{k: {"error": v} for k, v in errors.items()}}
+        failed = {k: {"error": v} for k, v in errors.items()}
+        out[law] = {**tables.results_to_dict(results), **failed}
         if law == "isoflop" and kind == "sweep":
             table = convention_sensitivity(df, by, kw.get("method"), args.bootstrap)
             print("\n== isoflop exponents under each recorded FLOP convention ==")
@@ -103,7 +104,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         if law == "chinchilla" and args.compare:
             out["compare"] = _compare(frame, by, results, args)
     if args.json:
-        from scaling.analysis import write_json
+        from scaling.analysis.pipeline import write_json
 
         write_json(Path(args.json), out)
         print(f"\nwrote {args.json}", file=sys.stderr)
@@ -111,8 +112,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def _gate_lines(law: str, results: dict[str, Any]) -> list[str]:
-    """Whether each group's law passes the validity gates (scaling.gates), with the reasons."""
-    from scaling.gates import isoflop_gate, parametric_gate
+    """Whether each group's law passes the validity gates (analysis.gates), with the reasons."""
+    from scaling.analysis.gates import isoflop_gate, parametric_gate
 
     gate_of = {"isoflop": isoflop_gate, "chinchilla": parametric_gate}.get(law)
     if gate_of is None:
@@ -133,10 +134,10 @@ def _fit_groups(
     """Fit ``law`` per group; a group the law cannot fit is reported with its reason, so the
     other groups (and laws) still print. ``strict``: one law on one table, so its error is the
     command's (one line, exit 2)."""
-    from scaling import fit
+    from scaling.analysis import tables
 
     try:
-        return fit.fit_frame(frame, law, by=by, **kw), {}
+        return tables.fit_frame(frame, law, by=by, **kw), {}
     except UserError as exc:
         if strict or by is None:
             if strict:
@@ -146,7 +147,7 @@ def _fit_groups(
     errors: dict[str, str] = {}
     for name, g in frame.groupby(by, sort=True):
         try:
-            results.update({str(name): fit.fit_frame(g, law, by=None, **kw)["all"]})
+            results.update({str(name): tables.fit_frame(g, law, by=None, **kw)["all"]})
         except UserError as exc:
             errors[str(name)] = str(exc)
     return results, errors
@@ -225,7 +226,7 @@ def convention_sensitivity(
 
 
 def format_sensitivity(rows: list[dict[str, Any]]) -> str:
-    from scaling.fit.table import _fmt
+    from scaling.analysis.tables import _fmt
 
     out = ["group  convention  a [95%]  b [95%]"]
     for r in rows:
@@ -251,7 +252,7 @@ def _accuracy_column(df: Any, column: str) -> str:
 
 def _sweep_curves(path: str) -> Any:
     """Training-loss curves of a sweep in the envelope law's columns (run, flops, loss, ...)."""
-    from scaling import results
+    from scaling.analysis import results
 
     c = results.load_curves(path)
     if c.empty:
@@ -263,7 +264,8 @@ def _sweep_curves(path: str) -> Any:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from scaling import analysis, plots, results
+    from scaling.analysis import pipeline as analysis
+    from scaling.analysis import plots, results
 
     root = Path(args.sweep_dir)
     df, _ = load_frame(args.sweep_dir, {})
@@ -276,8 +278,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from scaling.analysis import analyze_sweep
-    from scaling.report import write_report
+    from scaling.analysis.pipeline import analyze_sweep
+    from scaling.analysis.report import write_report
 
     text = analyze_sweep(args.sweep_dir, bootstrap=args.bootstrap)
     path = write_report(args.sweep_dir)
@@ -294,8 +296,8 @@ def _positive(name: str, value: float | None) -> None:
 
 
 def cmd_verdict(args: argparse.Namespace) -> int:
-    from scaling.analysis import analyze_sweep
-    from scaling.costs import load_costs
+    from scaling.analysis.pipeline import analyze_sweep
+    from scaling.core.costs import load_costs
 
     _positive("--unique-tokens", args.unique_tokens)
     _positive("--budget", args.budget)

@@ -20,8 +20,8 @@ class AnalyzeOnSweepEnd(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         out_dir = str(config.runtime.out_dir)
         try:
-            from scaling.analysis import analyze_sweep
-            from scaling.report import write_report
+            from scaling.analysis.pipeline import analyze_sweep
+            from scaling.analysis.report import write_report
 
             summary = analyze_sweep(out_dir)
             print(summary, file=sys.stderr)

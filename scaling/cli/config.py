@@ -8,8 +8,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from scaling.config import RunConfig
-from scaling.errors import UserError
+from scaling.core.config import RunConfig
+from scaling.core.errors import UserError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 SCHEMA_NAME = "run_schema"

@@ -13,8 +13,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from scaling.cli.config import config_dir, register_schema, to_run_config
-from scaling.config import RunConfig
-from scaling.errors import UserError
+from scaling.core.config import RunConfig
+from scaling.core.errors import UserError
 
 
 def _compose(overrides: list[str], hydra_config: bool = False) -> Any:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 
 
 def _sweep_dir(path: str) -> Path:
@@ -21,10 +21,11 @@ def _sweep_dir(path: str) -> Path:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from scaling import sweep
+    from scaling.cli import tables
+    from scaling.runs import identity, state
 
     root = _sweep_dir(args.sweep_dir)
-    rows = sweep.scan(root)
+    rows = state.scan(root)
     known = {r["run_id"] for r in rows}
     overrides = None
     try:
@@ -32,11 +33,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
         overrides = grid.sweep_overrides(root)
         if overrides is not None:
-            from scaling.budget import outside_window, planned_vocab
+            from scaling.train.plan import outside_window, planned_vocab
 
             runs, _ = grid.expand(overrides)
             for run in runs:
-                rid = sweep.run_id(run.to_dict())
+                rid = identity.run_id(run.to_dict())
                 if rid not in known:
                     known.add(rid)
                     outside = outside_window(run, planned_vocab(run))
@@ -58,7 +59,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     if not rows:
         raise UserError(f"{root}: no runs found (no run directories and no multirun.yaml)")
-    order = {s: i for i, s in enumerate(sweep.STATES)}
+    order = {s: i for i, s in enumerate(state.STATES)}
     rows.sort(
         key=lambda r: (
             order.get(r["state"], 9),
@@ -69,16 +70,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     for r in rows:
         r["progress"] = f"{r['step']}/{r['steps']}" if r.get("steps") else "-"
-        r["eta"] = sweep.format_seconds(r.get("eta_seconds"))
-        r["wall"] = sweep.format_seconds(r.get("wall_seconds"))
+        r["eta"] = tables.format_seconds(r.get("eta_seconds"))
+        r["wall"] = tables.format_seconds(r.get("wall_seconds"))
     cols = ["run_id", "state", "data_type", "model", "budget_flops", "progress", "eta", "wall"]
     if any(r.get("reason") for r in rows):
         cols.append("reason")
-    print(sweep.format_table(rows, cols))
-    counts = {s: sum(r["state"] == s for r in rows) for s in sweep.STATES}
+    print(tables.format_table(rows, cols))
+    counts = {s: sum(r["state"] == s for r in rows) for s in state.STATES}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     eta = max((r.get("eta_seconds") or 0 for r in rows), default=0)
-    tail = f"; running runs finish in about {sweep.format_seconds(eta)}" if eta else ""
+    tail = f"; running runs finish in about {tables.format_seconds(eta)}" if eta else ""
     print(f"\n{len(rows)} runs: {summary}{tail}")
     if counts["interrupted"] or counts["pending"]:
         hint = " ".join(overrides) if overrides else "<the same overrides>"

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scaling import sweep
-from scaling.cli import grid
-from scaling.config import RunConfig
+from scaling.cli import grid, tables
+from scaling.core.config import RunConfig
+from scaling.runs import identity, state
 
 STARTUP_SECONDS = 3.0  # process start, imports, data assembly (measured: 2-5 s per run)
 
@@ -30,8 +30,8 @@ def _pool_tokens(run: RunConfig) -> int | None:
 
 
 def plan_rows(runs: list[RunConfig], calibrate: bool = True) -> list[dict[str, Any]]:
-    from scaling.budget import model_shape, outside_window, plan_run, planned_vocab
-    from scaling.calibrate import tokens_per_second
+    from scaling.train.calibrate import tokens_per_second
+    from scaling.train.plan import model_shape, outside_window, plan_run, planned_vocab
 
     rows = []
     for run in runs:
@@ -51,7 +51,7 @@ def plan_rows(runs: list[RunConfig], calibrate: bool = True) -> list[dict[str, A
             seconds = STARTUP_SECONDS + plan.tokens / tps + eval_tokens / (3 * tps)
         rows.append(
             {
-                "run_id": sweep.run_id(run.to_dict()),
+                "run_id": identity.run_id(run.to_dict()),
                 "data": run.data.name,
                 "model": run.model.name,
                 "params": run_params(run, vocab),
@@ -62,7 +62,7 @@ def plan_rows(runs: list[RunConfig], calibrate: bool = True) -> list[dict[str, A
                 "est_seconds": seconds,
                 "state": "skipped"
                 if skipped
-                else sweep.run_state(Path(run.runtime.out_dir) / sweep.run_id(run.to_dict())),
+                else state.run_state(Path(run.runtime.out_dir) / identity.run_id(run.to_dict())),
                 "reason": skipped,
             }
         )
@@ -70,8 +70,8 @@ def plan_rows(runs: list[RunConfig], calibrate: bool = True) -> list[dict[str, A
 
 
 def run_params(run: RunConfig, vocab: int) -> int:
-    from scaling import flops
-    from scaling.budget import model_shape
+    from scaling.core import flops
+    from scaling.train.plan import model_shape
 
     return flops.params_for_convention(model_shape(run, vocab), run.budget.convention)
 
@@ -84,7 +84,7 @@ def print_plan(overrides: list[str], calibrate: bool = True) -> int:
         file=sys.stderr,
     )
     rows = plan_rows(runs, calibrate=calibrate)
-    shown = [{**r, "est_time": sweep.format_seconds(r["est_seconds"])} for r in rows]
+    shown = [{**r, "est_time": tables.format_seconds(r["est_seconds"])} for r in rows]
     cols = [
         "run_id",
         "data",
@@ -99,7 +99,7 @@ def print_plan(overrides: list[str], calibrate: bool = True) -> int:
     ]
     if any(r["reason"] for r in rows):
         cols.append("reason")
-    print(sweep.format_table(shown, cols))
+    print(tables.format_table(shown, cols))
     trained = [r for r in rows if r["state"] != "skipped"]
     secs = [r["est_seconds"] or 0.0 for r in trained if r["state"] != "done"]
     total = sum(secs)
@@ -110,8 +110,8 @@ def print_plan(overrides: list[str], calibrate: bool = True) -> int:
         + (f"; {skipped} more skipped by the grid window" if skipped else "")
         + f"), {sum(r['flops'] for r in trained):.3g} FLOPs, "
         f"{sum(r['tokens'] for r in trained):.3g} tokens; "
-        f"to run: {sweep.format_seconds(total)} of compute, about "
-        f"{sweep.format_seconds(wall)} wall on {n_workers} worker(s) "
+        f"to run: {tables.format_seconds(total)} of compute, about "
+        f"{tables.format_seconds(wall)} wall on {n_workers} worker(s) "
         f"(launcher {str(launcher.get('_target_', '')).split('.')[-1]})"
     )
     out_dirs = sorted({run.runtime.out_dir for run in runs})

@@ -21,11 +21,11 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from scaling.cli.config import config_dir, register_schema, to_run_config
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 
 
 def _task(cfg: DictConfig) -> None:
-    from scaling.runner import execute
+    from scaling.runs.runner import execute
 
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN

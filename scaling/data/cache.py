@@ -8,15 +8,14 @@ temporary file, never a partial entry.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import gzip
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from scaling.core.io import atomic_write_bytes, locked
 from scaling.data.documents import Document
 
 
@@ -32,27 +31,6 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
 
 def key_hash(key: dict) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:20]
-
-
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Exclusive inter-process lock on ``path``.lock for the duration of the block."""
-    lock_path = path.with_name(path.name + ".lock")
-    with open(lock_path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _write_documents(path: Path, docs: Iterable[Document]) -> None:

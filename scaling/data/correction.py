@@ -56,7 +56,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from scaling.config import CORRECTION_MODES, CorrectionConfig
+from scaling.core.config import CORRECTION_MODES, CorrectionConfig
+from scaling.core.errors import UserError
 from scaling.data.generators.base import (
     ANSWER_PREFIX,
     RETRY_MARKER,
@@ -65,7 +66,6 @@ from scaling.data.generators.base import (
     derive_seed,
     is_marker,
 )
-from scaling.errors import UserError
 
 MODES = CORRECTION_MODES
 SUMMED_STATS = _SUMMED = (

@@ -59,17 +59,15 @@ import hashlib
 import json
 import os
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-from scaling.config import SourceConfig
+from scaling.core.config import SourceConfig
+from scaling.core.errors import UserError
+from scaling.core.hub import hub_unreachable_reason, offline_message, short_error
 from scaling.data.documents import Document
-from scaling.errors import UserError
 
 RENDER_VERSION = "external-v1"
 LOCAL_SUFFIXES = (".txt", ".jsonl", ".parquet")
@@ -93,7 +91,6 @@ _ROLE_ALIASES = {
     "tool_call": "tool_call",
 }
 _ASSISTANT_ROLES = {"assistant", "tool_call"}
-_PROBE_TIMEOUT = 3.0
 _PARQUET_BATCH_ROWS = 1024
 
 
@@ -465,77 +462,6 @@ def _load_local(src: SourceConfig, where: str | None) -> tuple[list[Document], d
 
 # ---- Hugging Face datasets ---------------------------------------------------------------------
 
-_probe_memo: dict[str, tuple[float, str | None]] = {}
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().upper() in {"1", "ON", "YES", "TRUE"}
-
-
-def hub_host() -> str:
-    """The hub's host name (``HF_ENDPOINT`` if set, else huggingface.co)."""
-    endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
-    return urlparse(endpoint).hostname or "huggingface.co"
-
-
-def probe_host(host: str, port: int = 443, timeout: float = _PROBE_TIMEOUT) -> str | None:
-    """None if ``host:port`` accepts a TCP connection, else why not. DNS runs in a daemon thread
-    so a resolver that hangs costs at most ``timeout``; the hostname is probed, not an IP, since
-    a sandbox proxy may answer raw IPs."""
-    result: dict[str, Any] = {}
-
-    def resolve() -> None:
-        try:
-            result["addr"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            result["error"] = exc
-
-    t = threading.Thread(target=resolve, daemon=True)
-    t.start()
-    t.join(timeout)
-    if t.is_alive():
-        return f"DNS lookup of {host} timed out"
-    if "error" in result or not result.get("addr"):
-        return f"DNS lookup of {host} failed"
-    family, kind, proto, _, addr = result["addr"][0]
-    try:
-        with socket.socket(family, kind, proto) as s:
-            s.settimeout(timeout)
-            s.connect(addr)
-    except OSError as exc:
-        return f"no connection to {host}:{port} ({type(exc).__name__})"
-    return None
-
-
-def hub_unreachable_reason() -> str | None:
-    """None when the Hugging Face hub can be used, else a short reason (memoised for 30 s)."""
-    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
-        if _truthy(os.environ.get(var)):
-            return f"{var}=1 is set"
-    host = hub_host()
-    now = time.monotonic()
-    memo = _probe_memo.get(host)
-    if memo is not None and now - memo[0] < 30.0:
-        return memo[1]
-    reason = probe_host(host)
-    _probe_memo[host] = (now, reason)
-    return reason
-
-
-def offline_message(shown: str, reason: str, local_hint: str) -> str:
-    """One line for a hub id used offline; `shown` is the field and its value (`a.b='x'`)."""
-    return (
-        f"{shown}: the Hugging Face hub is unreachable ({reason}); {local_hint} "
-        "or set HF_HUB_OFFLINE=0 with network access"
-    )
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    first = text[0] if text else ""
-    first = first if len(first) <= 240 else first[:237] + "..."
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-
 
 def _is_save_to_disk(path: Path) -> bool:
     return path.is_dir() and (
@@ -592,7 +518,7 @@ def _load_hf_local(
             ds = datasets.load_from_disk(str(path))
         except Exception as exc:  # noqa: BLE001 - one clear line for any unreadable folder
             raise UserError(
-                f"{shown}: not a readable save_to_disk folder ({_short(exc)})"
+                f"{shown}: not a readable save_to_disk folder ({short_error(exc)})"
             ) from None
         if isinstance(ds, datasets.DatasetDict):
             if src.split not in ds:
@@ -615,7 +541,8 @@ def _load_hf_local(
                 str(path), src.config_name, split=src.split, streaming=True
             )
         except Exception as exc:  # noqa: BLE001 - one clear line for any unloadable folder
-            raise UserError(f"{shown}: could not be loaded as a dataset ({_short(exc)})") from None
+            why = short_error(exc)
+            raise UserError(f"{shown}: could not be loaded as a dataset ({why})") from None
         how = "load_dataset(streaming=True)"
     digest = _Digest()
     try:
@@ -625,7 +552,7 @@ def _load_hf_local(
     except UserError:
         raise
     except Exception as exc:  # noqa: BLE001 - a broken file mid-stream is one clear line
-        raise UserError(f"{shown}: reading failed ({_short(exc)})") from None
+        raise UserError(f"{shown}: reading failed ({short_error(exc)})") from None
     if not docs:
         raise UserError(f"{shown}: no non-empty documents in split {src.split!r}")
     return docs, _hf_provenance(
@@ -652,7 +579,8 @@ def _stream_hub_rows(src: SourceConfig) -> Iterable[dict[str, Any]]:
 def _load_hf_hub(
     src: SourceConfig, cache_dir: str | None, parts: list[Any], shown: str, where: str | None
 ) -> tuple[list[Document], dict[str, Any]]:
-    from scaling.data.cache import atomic_write_bytes, cache_root, cached_documents, key_hash
+    from scaling.core.io import atomic_write_bytes
+    from scaling.data.cache import cache_root, cached_documents, key_hash
 
     if not src.max_documents:
         raise UserError(
@@ -695,7 +623,7 @@ def _load_hf_hub(
                 raise
             except Exception as exc:  # noqa: BLE001 - hub errors (gated, missing split) in one line
                 raise UserError(
-                    f"{shown}: could not be loaded from the hub ({_short(exc)})"
+                    f"{shown}: could not be loaded from the hub ({short_error(exc)})"
                 ) from None
             if not docs:
                 raise UserError(f"{shown}: no non-empty documents in split {src.split!r}")

@@ -24,8 +24,8 @@ import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
+from scaling.core.errors import UserError
 from scaling.data.documents import Document
-from scaling.errors import UserError
 
 MINER_VERSION = "installed-docs-v1"
 _SKIP_DIRS = {

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaling.config import SourceConfig
+from scaling.core.config import SourceConfig
+from scaling.core.errors import UserError
 from scaling.data import installed_docs
 from scaling.data.cache import cached_documents
 from scaling.data.documents import Document
-from scaling.errors import UserError
 
 SPLITS = ("train", "heldout")
 _CHUNK = 512

@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from scaling.config import DataConfig, SourceConfig
+from scaling.core.config import DataConfig, SourceConfig
+from scaling.core.errors import UserError
 from scaling.data import token_cache
 from scaling.data.documents import Document
 from scaling.data.sources import SourceStream, derive_seed, open_source
-from scaling.errors import UserError
-from scaling.tokenizer import Tokenizer
+from scaling.tokenizers.base import Tokenizer
 
 
 @dataclass

@@ -39,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from scaling.data.cache import atomic_write_bytes, cache_root, key_hash, locked
+from scaling.core.io import atomic_write_bytes, locked, temporary_path
+from scaling.data.cache import cache_root, key_hash
 from scaling.data.documents import Document
 
 FORMAT = 1
@@ -170,7 +171,7 @@ def _publish(base: Path, shard: Shard) -> Shard:
     """Write ``shard`` as a new generation of ``base`` and point ``current`` at it (lock held)."""
     base.mkdir(parents=True, exist_ok=True)
     name = f"g{shard.n_docs}"
-    tmp = base / f".{name}.{os.getpid()}.tmp"
+    tmp = temporary_path(base / name)  # a directory, renamed into place whole
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     for a in _ARRAYS:

@@ -12,8 +12,8 @@ Laws (each formula cites its source in its docstring):
 - ``fit_data_constrained``: repeated data and excess parameters, R_D* and R_N*
   (Muennighoff et al. 2023 §3.1); ``compute_optimal_constrained`` for a unique-data limit.
 - ``fit_accuracy``: accuracy as a sigmoid of log compute or of loss.
-- ``fit_power_law``, ``holdout_check``; ``read_table``, ``fit_frame``, ``format_table`` for
-  tables of runs.
+- ``fit_power_law``, ``holdout_check``. Tables of runs (file I/O) are read and fitted by
+  ``scaling.analysis.tables``.
 
 Importing ``scaling.fit`` loads numpy only; scipy and pandas are imported when a function that
 needs them is first used (attribute access loads the submodule).
@@ -64,12 +64,6 @@ _EXPORTS: dict[str, str] = {
     # hold-out
     "HoldoutResult": "holdout",
     "holdout_check": "holdout_check",
-    # tables
-    "read_table": "table",
-    "fit_frame": "table",
-    "format_table": "table",
-    "results_to_dict": "table",
-    "to_json": "table",
 }
 
 __all__ = [
@@ -96,19 +90,14 @@ __all__ = [
     "fit_chinchilla",
     "fit_data_constrained",
     "fit_envelope",
-    "fit_frame",
     "fit_isoflop",
     "fit_power_law",
     "fit_varpro_surface",
-    "format_table",
     "group_budgets",
     "holdout_check",
     "load_law",
     "profile_threshold",
-    "read_table",
     "resolve_base",
-    "results_to_dict",
-    "to_json",
     "unique_params",
 ]
 
@@ -162,4 +151,3 @@ if TYPE_CHECKING:
         fit_chinchilla,
     )
     from scaling.fit.powerlaw import PowerLaw, fit_power_law
-    from scaling.fit.table import fit_frame, format_table, read_table, results_to_dict, to_json

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
+from scaling.core.io import jsonable  # noqa: F401 (the one converter, used by every fit result)
 
 ArrayLike = Sequence[float] | np.ndarray
 
@@ -94,35 +93,3 @@ def scalar_or_array(x: np.ndarray, like: Any) -> float | np.ndarray:
     """Return a Python float when the input ``like`` (or broadcast of inputs) was a scalar."""
     nd = like.nd if isinstance(like, np.broadcast) else np.ndim(like)
     return float(x) if nd == 0 else x
-
-
-def jsonable(obj: Any, *, drop_private: bool = False) -> Any:
-    """Plain JSON types from numbers, arrays, tuples, dicts, dataclasses and anything with a
-    ``to_dict`` (NaN/inf -> None; the one JSON converter of the package). ``drop_private``
-    leaves out mapping keys starting with "_" (working values kept next to results)."""
-
-    def conv(x: Any) -> Any:
-        return jsonable(x, drop_private=drop_private)
-
-    if obj is None or isinstance(obj, bool | str):
-        return obj
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return conv(obj.tolist())
-    if hasattr(obj, "to_dict"):
-        return conv(obj.to_dict())
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: conv(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, Mapping):
-        return {
-            str(k): conv(v) for k, v in obj.items() if not (drop_private and str(k).startswith("_"))
-        }
-    if isinstance(obj, list | tuple):
-        return [conv(v) for v in obj]
-    return str(obj)

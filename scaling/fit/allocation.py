@@ -1,7 +1,7 @@
 """Compute-optimal allocation under the FLOP convention the runs were recorded in.
 
 Hoffmann et al. 2022 (eq. 4) solve min L(N, D) subject to C = 6 N D in closed form. Runs here
-record C under a named convention (``scaling.flops``): under ``6N_attn`` a run costs
+record C under a named convention (``scaling.core.flops``): under ``6N_attn`` a run costs
 C = D (6 N + 12 n_layer n_ctx d_model), 30-72% more than 6 N D on the default ladder (the head
 and attention are 10-72% of the compute at this scale: Pearce and Song 2024, "Reconciling Kaplan
 and Chinchilla Scaling Laws", §2; Porian et al. 2024, §3). A closed form in 6ND would then place

@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 from scaling.fit._common import (
     ArrayLike,
     huber,

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 from scaling.fit._common import jsonable, need_points
 from scaling.fit.powerlaw import PowerLaw, fit_power_law
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 from scaling.fit._common import ArrayLike, positive_array, same_length
 from scaling.fit.holdout import (
     HoldoutResult,

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 from scaling.fit.parametric import BESIROGLU_2024, HOFFMANN_2022, PARAM_NAMES, ChinchillaLaw
 
 PRESETS: tuple[str, ...] = ("muennighoff2023", "hoffmann2022", "besiroglu2024")

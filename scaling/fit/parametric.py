@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 from scaling.fit._common import (
     ArrayLike,
     check_ci,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scaling.core.errors import UserError
 from scaling.data.generators.agent import Agent
 from scaling.data.generators.arithmetic import (
     Arithmetic,
@@ -41,7 +42,6 @@ from scaling.data.generators.base import (
 from scaling.data.generators.igsm import IGSM
 from scaling.data.generators.retry import Retry
 from scaling.data.generators.tool_use import ToolUse
-from scaling.errors import UserError
 
 _REGISTRY: dict[str, type[BaseGenerator]] = {
     cls.name: cls for cls in (Agent, Arithmetic, IGSM, Retry, ToolUse)

@@ -39,9 +39,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from scaling.core.errors import UserError
 from scaling.data.generators.base import BaseGenerator, Example, make_example, problem_uid
 from scaling.data.generators.base import is_heldout_uid as _is_heldout_uid
-from scaling.errors import UserError
 
 OPS = ("add", "mul")
 FORMATS = ("scratchpad", "plain", "reversed")

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 
 ANSWER_PREFIX = "A: "
 RETRY_MARKER = "WAIT, that step is wrong."

@@ -30,13 +30,13 @@ from __future__ import annotations
 import random
 from typing import Any, ClassVar
 
+from scaling.core.errors import UserError
 from scaling.data.generators.base import (
     RETRY_MARKER,
     BaseGenerator,
     Example,
     derive_seed,
 )
-from scaling.errors import UserError
 
 BASES = ("arithmetic", "igsm", "tool_use", "agent")
 _MIXTURES = {"igsm": (1, 2, 3), "tool_use": (1, 2), "agent": (1, 2, 3)}

@@ -11,48 +11,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-RESULT = "result.json"
-STATUS = "status.json"
-METRICS = "metrics.jsonl"
-CONFIG = "config.yaml"
-SCHEMA_VERSION = 1
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Write JSON to a temporary file, fsync, then rename: readers never see a partial file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(obj, fh, indent=1, sort_keys=True, default=_json_default)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "item"):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    with open(path, "a") as fh:
-        fh.write(json.dumps(record, default=_json_default) + "\n")
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        with open(path) as fh:
-            return json.load(fh)
-    except (OSError, json.JSONDecodeError):
-        return None
+from scaling.core.io import read_json
+from scaling.runs.layout import CONFIG, METRICS, RESULT, SCHEMA_VERSION, STATUS  # noqa: F401
+from scaling.runs.record import flatten_result
 
 
 def result_files(path: str | os.PathLike) -> list[Path]:
@@ -63,34 +27,6 @@ def result_files(path: str | os.PathLike) -> list[Path]:
     return sorted(
         p for p in root.rglob(RESULT) if not any(part.startswith(".") for part in p.parts)
     )
-
-
-def flatten_result(rec: dict[str, Any]) -> dict[str, Any]:
-    """One tidy row: scalars kept, per-domain/per-convention dicts spread into columns."""
-    row = {k: v for k, v in rec.items() if not isinstance(v, dict | list)}
-    for domain, m in rec.get("val", {}).items():
-        row[f"val_{domain}_loss"] = m.get("loss")
-        row[f"val_{domain}_bpb"] = m.get("bpb")
-    for task, m in rec.get("task", {}).items():
-        row[f"acc_{task}"] = m.get("accuracy")
-        row[f"task_n_{task}"] = m.get("n")  # problems scored: the binomial n of the accuracy
-        for split in ("heldout_split", "train_split"):  # tasks scored on a published test file
-            if f"accuracy_{split}" in m:
-                row[f"{split}_acc_{task}"] = m[f"accuracy_{split}"]
-    for domain, spec in rec.get("eval_specs", {}).items():
-        row[f"evalspec_{domain}"] = spec
-    sources = rec.get("data_sources") or {}
-    if sources and all("pool_documents" in s for s in sources.values()):
-        row["train_documents"] = sum(s["pool_documents"] for s in sources.values())
-    for conv, v in rec.get("flops_by_convention", {}).items():
-        row[f"flops_{conv}"] = v
-    for conv, v in rec.get("params_by_convention", {}).items():
-        row[f"params_{conv}"] = v
-    for group, v in rec.get("params_by_group", {}).items():
-        row[f"params_group_{group}"] = v
-    for k, v in rec.get("data_cost", {}).items():
-        row[f"data_cost_{k}"] = v
-    return row
 
 
 def load(path: str | os.PathLike, *, include_failed: bool = False) -> pd.DataFrame:

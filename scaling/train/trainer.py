@@ -22,14 +22,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from scaling import flops as F
-from scaling.budget import model_shape, plan_run
-from scaling.config import RunConfig, TaskEvalConfig
+from scaling.core import flops as F
+from scaling.core.config import RunConfig, TaskEvalConfig
+from scaling.core.errors import UserError
 from scaling.data.stream import TokenStream, build_eval_stream, build_train_stream
-from scaling.errors import UserError
-from scaling.evaluate import stream_loss, task_accuracy
-from scaling.model import Transformer
-from scaling.tokenizer import Tokenizer, build_tokenizer
+from scaling.data.tokenizer import build_tokenizer
+from scaling.model.transformer import Transformer
+from scaling.tokenizers.base import Tokenizer
+from scaling.train.evaluate import stream_loss, task_accuracy
+from scaling.train.plan import model_shape, plan_run
 
 
 class Diverged(RuntimeError):
@@ -47,7 +48,7 @@ class Hooks:
 
 @dataclass
 class RunResult:
-    """Everything measured in one run; ``scaling.runner`` writes it as result.json."""
+    """Everything measured in one run; ``scaling.runs.runner`` writes it as result.json."""
 
     plan: dict[str, Any]
     params_by_group: dict[str, int]
@@ -411,14 +412,11 @@ def train(
 
 
 def save_checkpoint(trainer: Trainer, path: Any) -> None:
-    """Atomic checkpoint: write a temporary file, then rename it over ``path``."""
-    import os
-    from pathlib import Path
+    """Atomic checkpoint (``core.io.atomic_write``): a reader sees the old one or the new one."""
+    from scaling.core.io import atomic_write
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(trainer.state_dict(), tmp)
-    os.replace(tmp, path)
+    state = trainer.state_dict()
+    atomic_write(path, lambda fh: torch.save(state, fh))
 
 
 def load_checkpoint(path: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 
 NUMERIC = ("params", "tokens", "loss", "unique_tokens", "flops")
 OPTIONAL = ("unique_tokens", "flops", "data_type", "seed", "budget")

@@ -1,7 +1,7 @@
 """Sweep analysis: fit every law per data type, draw the figures, state the verdict.
 
 ``analyze_sweep(path)`` is what the sweep-end callback and ``scaling report`` run. It reads only
-stored results (``scaling.results.load``), so every figure and number can be rebuilt from the
+stored results (``analysis.results.load``), so every figure and number can be rebuilt from the
 run records with one command. No torch, no Hydra.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scaling import results
-from scaling.errors import UserError
+from scaling.analysis import results
+from scaling.core.errors import UserError
 
 FITS = "fits.json"
 FIGURES = "figures"
@@ -40,8 +40,8 @@ def replicate_options(g: pd.DataFrame) -> dict[str, Any]:
     (``HUBER_TUNING`` x the pooled SD of log loss, never below Hoffmann et al. 2022's 1e-3) and
     a cluster bootstrap over grid points, so that a point's seeds are resampled together.
     Without replicates: Hoffmann's delta = 1e-3 and a bootstrap over runs."""
-    from scaling.estimate import Estimate
-    from scaling.verdict import noise_floor
+    from scaling.analysis.estimate import Estimate
+    from scaling.analysis.verdict import noise_floor
 
     nf = noise_floor(g)
     if not isinstance(nf, Estimate):
@@ -106,9 +106,10 @@ def fits_to_dict(fits: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    from scaling.fit._common import jsonable
+    from scaling.core import io
+    from scaling.core.io import jsonable
 
-    results.atomic_write_json(path, jsonable(obj))
+    io.atomic_write_json(path, jsonable(obj))
 
 
 def sweep_summary(df: pd.DataFrame, path: Path) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def analyze_sweep(
     costs: Any = None,
 ) -> str:
     """Fits, figures and verdict for the sweep at ``path``; returns the verdict text."""
-    from scaling import plots, verdict
+    from scaling.analysis import plots, verdict
 
     root = Path(path)
     if not root.is_dir():

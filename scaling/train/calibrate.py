@@ -8,8 +8,8 @@ from functools import cache
 
 import torch
 
-from scaling.flops import Shape
-from scaling.model import Transformer
+from scaling.core.flops import Shape
+from scaling.model.transformer import Transformer
 
 
 @cache

@@ -12,11 +12,10 @@ lies far from every optimum).
 
 from __future__ import annotations
 
-from scaling import flops as F
-from scaling.config import RunConfig
-from scaling.errors import UserError
-
-BYTE_VOCAB = 257
+from scaling.core import flops as F
+from scaling.core.config import RunConfig
+from scaling.core.errors import UserError
+from scaling.tokenizers.base import BYTE_VOCAB
 
 
 def model_shape(run: RunConfig, vocab_size: int) -> F.Shape:
@@ -47,7 +46,7 @@ def planned_vocab(run: RunConfig) -> int:
     if run.tokenizer.kind == "byte":
         return BYTE_VOCAB
     if run.tokenizer.kind == "pretrained":
-        from scaling.tokenizer import build_tokenizer
+        from scaling.data.tokenizer import build_tokenizer
 
         return build_tokenizer("pretrained", name=run.tokenizer.name).vocab_size
     return int(run.tokenizer.vocab_size)

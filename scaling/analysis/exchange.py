@@ -2,7 +2,7 @@
 
 A rate compares two data types only on a shared held-out domain (scored on the same source for
 both: ``evalspec_<domain>``) or a shared verified task, and only when both laws pass the
-validity gates (``scaling.gates``). It is reported over the sampled range of compute, one row
+validity gates (``analysis.gates``). It is reported over the sampled range of compute, one row
 per treatment budget, never as one number.
 
 On a held-out domain S (effective-compute transfer, after Hernandez et al. 2021, "Scaling Laws
@@ -35,10 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scaling.errors import UserError
-from scaling.estimate import Estimate, Result, Undetermined, from_samples, num
+from scaling.analysis.estimate import Estimate, Result, Undetermined, from_samples, num
+from scaling.analysis.gates import parametric_gate
+from scaling.core.errors import UserError
 from scaling.fit.allocation import flop_model
-from scaling.gates import parametric_gate
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """``report.md``: one Markdown page per sweep with figures, fitted laws, the verdict and the runs.
 
-Built from the files ``scaling.analysis.analyze_sweep`` writes (fits.json, verdict.json,
+Built from the files ``scaling.analysis.pipeline.analyze_sweep`` writes (fits.json, verdict.json,
 figures/) and the run records, so it can be rebuilt at any time. No torch, no Hydra.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scaling import results
-from scaling.analysis import FIGURES, load_fits
+from scaling.analysis import results
+from scaling.analysis.pipeline import FIGURES, load_fits
 
 CAPTIONS = {
     "isoflop": "Loss against model size at each compute budget; stars: each budget's minimum "

@@ -6,7 +6,7 @@ ConfigStore (only ``scaling.cli`` imports Hydra) and turns the composed config i
 ``RunConfig`` with ``OmegaConf.to_object``, which runs the validation below.
 
 The *scientific* sections (model, data, budget, optim, tokenizer, eval, seed) define a run's
-identity (``scaling.sweep.run_id``); ``runtime``, ``logger`` and ``grid`` do not.
+identity (``scaling.runs.identity.run_id``); ``runtime``, ``logger`` and ``grid`` do not.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 
 FLOP_CONVENTIONS = ("6N_nonembed", "6N_total", "6N_attn", "hoffmann_appF")
 SOURCE_KINDS = ("installed_docs", "generator", "local", "hf")

@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from scaling.data.stream import TokenStream
-from scaling.model import KVCache, Transformer
-from scaling.tokenizer import Tokenizer
+from scaling.model.transformer import KVCache, Transformer
+from scaling.tokenizers.base import Tokenizer
 
 
 @torch.no_grad()

@@ -2,12 +2,12 @@
 
 Built only from the fits and the run records. Every quantity is an ``Estimate`` (a value with its
 95% interval) or an ``Undetermined`` (the reason there is none and what would fix it), and every
-law passes the validity gates of ``scaling.gates`` before any quantity is drawn from it. The
-sentences are written by ``scaling.verdict_text`` from these typed results.
+law passes the validity gates of ``analysis.gates`` before any quantity is drawn from it. The
+sentences are written by ``scaling.analysis.verdict_text`` from these typed results.
 
 Closed forms use the FLOP convention the runs were recorded in (``scaling.fit.allocation``).
 Losses of different data types are measured on their own held-out domains, so they are compared
-only through the exchange rates on a shared domain or task (``scaling.exchange``).
+only through the exchange rates on a shared domain or task (``scaling.analysis.exchange``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scaling.estimate import Estimate, Result, Undetermined, from_samples
+from scaling.analysis.estimate import Estimate, Result, Undetermined, from_samples
+from scaling.analysis.gates import Gate, isoflop_gate, parametric_gate
 from scaling.fit.allocation import flop_model
-from scaling.gates import Gate, isoflop_gate, parametric_gate
 
 REPEAT_EPOCHS = 4.0  # Muennighoff et al. 2023, §5: up to ~4 epochs of repetition cost little
 
@@ -191,7 +191,7 @@ def type_entry(
     budget: float | None,
 ) -> dict[str, Any]:
     """Everything the verdict says about one data type, typed."""
-    from scaling.exchange import accuracy_estimate
+    from scaling.analysis.exchange import accuracy_estimate
 
     g = df[df.data_type == dt]
     iso, par = fits.get("isoflop"), fits.get("chinchilla")
@@ -319,7 +319,7 @@ def levers_entry(
     df: pd.DataFrame, dt: str, par: Any, e: dict[str, Any], costs: Any, budget: float | None
 ) -> dict[str, Any]:
     """Compute versus data for one data type, or the reason it cannot be priced."""
-    from scaling.levers import levers
+    from scaling.analysis.levers import levers
 
     gate = parametric_gate(par)
     if not gate.usable:
@@ -367,9 +367,9 @@ def build(
 ) -> dict[str, Any]:
     """The verdict: typed per-data-type results, the tokens-per-parameter comparison, exchange
     rates, levers, the noise floor, and the sentences (``statement``) written from them."""
-    from scaling import verdict_text
-    from scaling.costs import CostModel
-    from scaling.exchange import all_rates
+    from scaling.analysis import verdict_text
+    from scaling.analysis.exchange import all_rates
+    from scaling.core.costs import CostModel
 
     costs = costs or CostModel()
     per_type = {dt: type_entry(df, dt, f, unique_tokens, budget) for dt, f in fits.items()}
@@ -392,18 +392,18 @@ def build(
 
 def to_jsonable(v: Any) -> Any:
     """The verdict with typed results turned into plain JSON (private ``_`` keys dropped)."""
-    from scaling.fit._common import jsonable
+    from scaling.core.io import jsonable
 
     return jsonable(v, drop_private=True)
 
 
 def to_text(v: dict[str, Any]) -> str:
-    from scaling import verdict_text
+    from scaling.analysis import verdict_text
 
     return verdict_text.to_text(v)
 
 
 def to_markdown(v: dict[str, Any], summary: dict[str, Any]) -> str:
-    from scaling import verdict_text
+    from scaling.analysis import verdict_text
 
     return verdict_text.to_markdown(v, summary)

@@ -1,7 +1,7 @@
 """Figures over (results frame, fits). No torch; matplotlib with the Agg backend.
 
-Every figure function takes the tidy frame of ``scaling.results.load`` and the fits of
-``scaling.analysis.fit_sweep`` and returns a matplotlib Figure; ``save_all`` writes each as PNG
+Every figure function takes the tidy frame of ``scaling.analysis.results.load`` and the fits of
+``analysis.pipeline.fit_sweep`` and returns a matplotlib Figure; ``save_all`` writes each as PNG
 and PDF with a footer naming its source data (sweep path, number of runs, FLOP convention).
 """
 
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from scaling.analysis.gates import isoflop_gate, parametric_gate
 from scaling.fit.allocation import compute_optimal, flop_model, frontier_loss
-from scaling.gates import isoflop_gate, parametric_gate
 
 STYLE = {
     "figure.dpi": 110,
@@ -315,7 +315,7 @@ def optimal_allocation(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Fig
 
 def accuracy_vs_compute(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure | None:
     """Exact-match task accuracy against compute, per data type and model size."""
-    from scaling.results import accuracy_columns
+    from scaling.analysis.results import accuracy_columns
 
     cols = accuracy_columns(df)
     if not cols:

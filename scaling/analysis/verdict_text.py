@@ -1,4 +1,4 @@
-"""Sentences of the verdict, written only from typed results (``scaling.estimate``).
+"""Sentences of the verdict, written only from typed results (``scaling.analysis.estimate``).
 
 Conventions that keep every statement honest and checkable: an estimated number is always
 rendered as ``value [lo, hi]`` (95%); a quantity without an interval is never rendered as a
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scaling.estimate import Estimate, Undetermined, num
+from scaling.analysis.estimate import Estimate, Undetermined, num
 
 PCT = "95%"
 

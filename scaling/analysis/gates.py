@@ -91,7 +91,7 @@ def _plain(text: Any) -> str:
 
 def _show(iv: tuple[float, float]) -> str:
     """An interval for a reason: "[lo, hi]" (the form the statements use for intervals)."""
-    from scaling.estimate import num
+    from scaling.analysis.estimate import num
 
     return f"[{num(iv[0])}, {num(iv[1])}]"
 

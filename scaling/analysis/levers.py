@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from scaling.estimate import Estimate, Result, Undetermined, from_samples
+from scaling.analysis.estimate import Estimate, Result, Undetermined, from_samples
 from scaling.fit.allocation import FlopModel, compute_optimal
 from scaling.fit.constrained import MUENNIGHOFF_2023, effective_data
 

@@ -4,7 +4,7 @@ Pre-norm blocks (LayerNorm without bias), causal self-attention through
 ``torch.nn.functional.scaled_dot_product_attention``, GELU MLP, learned absolute positions,
 no biases, optional tied input/output embeddings. Initialisation follows GPT-2 / nanoGPT:
 N(0, 0.02), residual projections scaled by 1/sqrt(2 n_layer) (Radford et al. 2019, §2.3).
-Parameter counts match ``scaling.flops.param_groups`` exactly.
+Parameter counts match ``scaling.core.flops.param_groups`` exactly.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from scaling.flops import Shape
+from scaling.core.flops import Shape
 
 
 class KVCache:
@@ -116,7 +116,7 @@ class Transformer(nn.Module):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
     def param_groups(self) -> dict[str, int]:
-        """Counted from the live module, by the same groups as ``scaling.flops.param_groups``."""
+        """Counted from the live module, by the same groups as ``core.flops.param_groups``."""
         groups = dict.fromkeys(("embedding", "position", "attention", "mlp", "norm", "head"), 0)
         for name, p in self.named_parameters():  # a tied head is yielded once, as wte
             if name.startswith("wte."):

@@ -1,4 +1,4 @@
-"""Tokenizers: byte-level (default), BPE trained locally, pretrained by name.
+"""The tokenizer protocol and the byte-level tokenizer (the default).
 
 Every tokenizer reports the number of UTF-8 bytes each token id stands for
 (``token_bytes``), so losses convert to bits per byte and different tokenizers compare:
@@ -25,12 +25,15 @@ class Tokenizer(Protocol):
     def fingerprint(self) -> str: ...
 
 
+BYTE_VOCAB = 257  # bytes 0..255 and the end-of-document token
+
+
 class ByteTokenizer:
     """UTF-8 bytes 0..255 and one end-of-document token (id 256)."""
 
     name = "byte"
-    vocab_size = 257
-    eos_id = 256
+    vocab_size = BYTE_VOCAB
+    eos_id = BYTE_VOCAB - 1
 
     def encode(self, text: str) -> np.ndarray:
         return np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.uint16)
@@ -44,12 +47,3 @@ class ByteTokenizer:
 
     def fingerprint(self) -> str:
         return hashlib.sha256(b"byte-tokenizer-v1").hexdigest()[:16]
-
-
-def build_tokenizer(kind: str = "byte", **kwargs: object) -> Tokenizer:
-    """Tokenizer by config kind. BPE and pretrained tokenizers live in scaling.data.bpe."""
-    if kind == "byte":
-        return ByteTokenizer()
-    from scaling.data import bpe  # lazy: needs the `tokenizers`/`transformers` packages
-
-    return bpe.build(kind, **kwargs)

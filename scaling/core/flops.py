@@ -1,4 +1,4 @@
-"""Parameter and FLOP accounting for the decoder-only transformer in ``scaling.model``.
+"""Parameter and FLOP accounting for the decoder-only transformer in ``scaling.model.transformer``.
 
 Pure arithmetic on the shape, no torch. The model has no biases and LayerNorms without bias
 (one weight vector of size d_model each), learned absolute positions and an optional tied head,
@@ -48,7 +48,7 @@ class Shape:
 
 
 def param_groups(s: Shape) -> dict[str, int]:
-    """Exact parameter counts by group for ``scaling.model.Transformer``.
+    """Exact parameter counts by group for ``scaling.model.transformer.Transformer``.
 
     attention: W_qkv (3 d^2) + W_o (d^2) per layer; mlp: 2 d d_ff per layer; norm: two
     LayerNorm weights per layer plus the final one; head: 0 when tied to the embedding.

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from scaling.errors import UserError
+from scaling.core.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from scaling.config import RunConfig
+from scaling.core.config import RunConfig
 
 PROBE_SECONDS = 3.0
 
@@ -42,7 +42,7 @@ def resolve_mode(requested: str | None) -> str:
 
 
 def flat_summary(record: dict[str, Any]) -> dict[str, Any]:
-    from scaling.results import flatten_result
+    from scaling.runs.record import flatten_result
 
     return {k: v for k, v in flatten_result(record).items() if isinstance(v, int | float | str)}
 
@@ -107,3 +107,15 @@ class WandbMirror:
         except Exception as exc:  # noqa: BLE001
             self._warn("finish", exc)
         self.run_obj = None
+
+
+class NullMirror:
+    def log(self, rec: dict[str, Any], step: int) -> None: ...
+    def summary(self, rec: dict[str, Any]) -> None: ...
+    def finish(self, exit_code: int = 0) -> None: ...
+
+
+def make_mirror(run: RunConfig, rid: str, run_dir: Path) -> Any:
+    if run.logger.kind == "wandb":
+        return WandbMirror(run, rid, run_dir)
+    return NullMirror()
