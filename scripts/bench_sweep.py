@@ -1,8 +1,8 @@
 """Per-run overhead of the launchers and of checkpointing, measured side by side in one run.
 
-    python scripts/bench_sweep.py [--budgets 2e8,6e8,2e9] [--models toy0,toy1]
+    python scripts/bench_sweep.py [--budgets 2e8,6e8,2e9] [--models xxxs,xxs]
 
-Runs the same toy sweep (budgets x models x web/frontier, eval=smoke) once per launcher
+Runs the same toy sweep (budgets x models x web/frontier, debug=toy) once per launcher
 (local = sequential in-process, parallel = joblib, subprocess = submitit_local) into fresh
 temporary directories, with a shared, pre-warmed data cache. Prints JSON:
 
@@ -37,7 +37,7 @@ def sweep(launcher: str, out: Path, budgets: str, models: str, env: dict[str, st
         str(BIN / "scaling-train"),
         "-m",
         f"hydra/launcher={launcher}",
-        "eval=smoke",
+        "debug=toy",
         f"budget.flops={budgets}",
         f"model={models}",
         "data=smoke_web,smoke_frontier",
@@ -55,12 +55,12 @@ def sweep(launcher: str, out: Path, budgets: str, models: str, env: dict[str, st
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budgets", default="2e8,6e8,2e9")
-    ap.add_argument("--models", default="toy0,toy1")
+    ap.add_argument("--models", default="xxxs,xxs")
     ap.add_argument("--launchers", default="local,parallel,subprocess")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "WANDB_MODE": "disabled", "SCALING_CACHE_DIR": f"{tmp}/cache"}
-        sweep("local", Path(tmp) / "warm", args.budgets.split(",")[0], "toy0", env)  # fill cache
+        sweep("local", Path(tmp) / "warm", args.budgets.split(",")[0], "xxxs", env)  # fill cache
         report: dict[str, object] = {"budgets": args.budgets, "models": args.models}
         ckpt_s, run_s, n_ckpt = 0.0, 0.0, 0
         for launcher in args.launchers.split(","):

@@ -18,7 +18,7 @@ import pytest
 from scaling.analysis import results
 
 BIN = Path(sys.executable).parent
-TOY = ["hydra/launcher=local", "eval=smoke", "data=smoke_frontier", "model=toy0"]
+TOY = ["hydra/launcher=local", "debug=toy", "data=smoke_frontier", "model=xxxs"]
 
 
 def _sweep(experiment: str, out: Path, cache: str, *overrides: str) -> None:

@@ -90,7 +90,7 @@ def test_quickstart_window_keeps_a_bracket_at_every_budget(compose):
 
 
 def test_sweep_trains_only_the_window_and_status_lists_the_rest(tmp_path, data_cache):
-    """A 2x2 toy multirun with grid.max_tokens_per_param=5 drops toy0 at 6e8 (9.1 tokens per
+    """A 2x2 toy multirun with grid.max_tokens_per_param=5 drops xxxs at 6e8 (9.1 tokens per
     parameter): three runs train, status shows the fourth as skipped with its reason."""
     import os
     import subprocess
@@ -114,7 +114,7 @@ def test_sweep_trains_only_the_window_and_status_lists_the_rest(tmp_path, data_c
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stderr.count("outside the grid window") == 1
     df = results.load(out)
-    assert len(df) == 3 and not ((df.model == "toy0") & (df.budget_flops == 6e8)).any()
+    assert len(df) == 3 and not ((df.model == "xxxs") & (df.budget_flops == 6e8)).any()
     status = subprocess.run(
         [str(bin_dir / "scaling"), "status", str(out)], capture_output=True, text=True, env=env
     )

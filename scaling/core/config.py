@@ -7,6 +7,11 @@ ConfigStore (only ``scaling.cli`` imports Hydra) and turns the composed config i
 
 The *scientific* sections (model, data, budget, optim, tokenizer, eval, seed) define a run's
 identity (``scaling.runs.identity.run_id``); ``runtime``, ``logger`` and ``grid`` do not.
+
+The defaults here are the defaults of ``scaling-train`` (configs/train.yaml and its default
+groups: model s, data web, budget default, optim adamw, tokenizer byte, eval default), so
+``RunConfig()`` in a notebook is the CLI's default run; tests/unit/core/test_config_defaults.py
+keeps the two equal.
 """
 
 from __future__ import annotations
@@ -53,8 +58,8 @@ class ModelConfig:
 
     name: str = "s"
     n_layer: int = 2
-    d_model: int = 64
-    n_head: int = 4
+    d_model: int = 32
+    n_head: int = 2
     d_ff: int | None = None
     context: int = 128
     tie_embeddings: bool = True
@@ -206,7 +211,7 @@ class DataConfig:
 class BudgetConfig:
     """Training compute. Tokens follow from ``flops`` and the model under ``convention``."""
 
-    flops: float = 1e11
+    flops: float = 3e11
     convention: str = "6N_attn"
 
     def __post_init__(self) -> None:
@@ -264,7 +269,7 @@ class TokenizerConfig:
     """``byte`` (256 bytes + end-of-document), ``bpe`` (trained locally), ``pretrained``."""
 
     kind: str = "byte"
-    vocab_size: int = 1024
+    vocab_size: int = 257
     name: str | None = None
 
     def __post_init__(self) -> None:
@@ -312,9 +317,9 @@ class EvalConfig:
     tasks: dict[str, TaskEvalConfig] = field(
         default_factory=lambda: {"arithmetic": TaskEvalConfig()}
     )
-    tokens_per_domain: int = 16384
+    tokens_per_domain: int = 8192
     final_tokens_per_domain: int = 65536
-    points: int = 6
+    points: int = 4
     seed: int = 1234
 
     def __post_init__(self) -> None:
