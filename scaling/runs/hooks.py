@@ -1,0 +1,158 @@
+"""What a run writes while it trains: metrics.jsonl, status.json, checkpoints and the progress bar,
+through the trainer's hook calls (``on_start``, ``on_step``, ``on_eval``, ``maybe_checkpoint``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from scaling.core import io
+from scaling.core.config import RunConfig
+from scaling.runs import layout
+from scaling.runs.record import labels
+
+
+class Progress:
+    """A tqdm bar on a terminal; periodic one-line logs otherwise (``runtime.progress``)."""
+
+    def __init__(self, rid: str, mode: str, steps: int, start: int) -> None:
+        if mode == "auto":
+            mode = "bar" if sys.stderr.isatty() else "log"
+        self.mode, self.rid, self.steps = mode, rid, steps
+        self.bar = None
+        self.t0, self.step0, self.last_log = time.perf_counter(), start, 0.0
+        if mode == "bar":
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(
+                total=steps,
+                initial=start,
+                desc=rid[:40],
+                unit="step",
+                dynamic_ncols=True,
+                leave=False,
+            )
+
+    def eta_seconds(self, step: int) -> float | None:
+        done = step - self.step0
+        if done <= 0:
+            return None
+        return (time.perf_counter() - self.t0) / done * (self.steps - step)
+
+    def update(self, rec: dict[str, Any]) -> None:
+        if self.bar is not None:
+            self.bar.n = rec["step"]
+            self.bar.set_postfix(
+                loss=f"{rec['loss']:.3f}", tok_s=f"{rec['tokens_per_second']:.0f}", refresh=False
+            )
+            self.bar.refresh()
+        elif self.mode == "log" and time.perf_counter() - self.last_log > 30:
+            self.last_log = time.perf_counter()
+            eta = self.eta_seconds(rec["step"])
+            print(
+                f"[{self.rid}] step {rec['step']}/{self.steps} loss {rec['loss']:.3f} "
+                f"{rec['tokens_per_second']:.0f} tok/s eta {eta or 0:.0f}s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class RecordHooks:
+    """Writes metrics.jsonl, status.json and checkpoints as the run goes; mirrors to the logger.
+
+    Checkpoints are written atomically every ``runtime.checkpoint_minutes`` and after every
+    periodic evaluation, so a killed run resumes from its last one.
+    """
+
+    def __init__(self, run: RunConfig, rid: str, run_dir: Path, mirror: Any, lock: Any) -> None:
+        self.run, self.rid, self.dir, self.mirror, self.lock = run, rid, run_dir, mirror, lock
+        self.progress: Progress | None = None
+        self.last_status = 0.0
+        self.last_checkpoint = time.perf_counter()
+        self.steps = 0
+        self.checkpoint_seconds = 0.0
+        self.checkpoints = 0
+
+    def status(self, state: str, **extra: Any) -> None:
+        st = {
+            "state": state,
+            "run_id": self.rid,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "updated": time.time(),
+            "labels": labels(self.run),
+            **extra,
+        }
+        io.atomic_write_json(self.dir / layout.STATUS, st)
+        self.lock.refresh()
+
+    def checkpoint(self, trainer: Any) -> None:
+        from scaling.train.trainer import save_checkpoint
+
+        t0 = time.perf_counter()
+        save_checkpoint(trainer, self.dir / layout.CHECKPOINT)
+        self.last_checkpoint = time.perf_counter()
+        self.checkpoint_seconds += self.last_checkpoint - t0
+        self.checkpoints += 1
+
+    def on_start(self, info: dict[str, Any]) -> None:
+        self.steps = info["steps"]
+        self.progress = Progress(
+            self.rid, self.run.runtime.progress, info["steps"], info["resumed_at"]
+        )
+        self.status("running", step=info["resumed_at"], steps=info["steps"], started=time.time())
+
+    def on_step(self, rec: dict[str, Any]) -> None:
+        io.append_jsonl(self.dir / layout.METRICS, {"kind": "train", **rec})
+        self.mirror.log(rec, rec["step"])
+        if self.progress:
+            self.progress.update(rec)
+        if time.perf_counter() - self.last_status > 10:
+            self.last_status = time.perf_counter()
+            eta = self.progress.eta_seconds(rec["step"]) if self.progress else None
+            self.status("running", step=rec["step"], steps=self.steps, eta_seconds=eta)
+
+    def on_eval(self, rec: dict[str, Any], trainer: Any) -> None:
+        io.append_jsonl(self.dir / layout.METRICS, {"kind": "eval", **rec})
+        self.mirror.log(rec, rec["step"])
+        if not rec.get("final"):
+            self.checkpoint(trainer)
+
+    def maybe_checkpoint(self, trainer: Any) -> None:
+        minutes = self.run.runtime.checkpoint_minutes
+        if minutes > 0 and time.perf_counter() - self.last_checkpoint > 60 * minutes:
+            self.checkpoint(trainer)
+
+    def close(self) -> None:
+        if self.progress:
+            self.progress.close()
+
+
+def truncate_metrics(path: Path, step: int) -> None:
+    """Keep the records up to the checkpoint's step: a resumed run re-logs what came after."""
+    if not path.exists():
+        return
+    keep = []
+    with open(path) as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:  # a line cut short by the kill
+                break
+            if rec.get("step", 0) <= step:
+                keep.append(json.dumps(rec) + "\n")
+    io.atomic_write_text(path, "".join(keep))
+
+

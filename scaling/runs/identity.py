@@ -1,0 +1,56 @@
+"""Run identity. No torch, no Hydra.
+
+A run's identity is a hash of its resolved *scientific* config (``core.config.SCIENTIFIC_SECTIONS``:
+seed, model, data, budget, optim, tokenizer, eval), never of logging, launcher, thread or path
+settings. The id names the run directory, so re-launching a sweep finds finished runs and skips
+them, and extending a grid runs only the new points.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Any
+
+from scaling.core.config import SCIENTIFIC_SECTIONS
+
+
+def canonical(obj: Any) -> Any:
+    """Normalise numbers so 1e11 and 100000000000 hash alike; sort keys."""
+    if isinstance(obj, dict):
+        return {str(k): canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, list | tuple):
+        return [canonical(v) for v in obj]
+    if isinstance(obj, float) and math.isfinite(obj) and obj.is_integer():
+        return int(obj)
+    return obj
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of the scientific sections of a run config dict."""
+    sci = {k: config[k] for k in SCIENTIFIC_SECTIONS if k in config}
+    blob = json.dumps(canonical(sci), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _flops_label(flops: float) -> str:
+    mantissa, exponent = f"{flops:.1e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def run_id(config: dict[str, Any]) -> str:
+    """Readable and unique: ``<data>-<model>-<flops>-s<seed>-<hash10>``."""
+    label = "-".join(
+        [
+            str(config["data"]["name"]),
+            str(config["model"]["name"]),
+            _flops_label(float(config["budget"]["flops"])),
+            f"s{config['seed']}",
+        ]
+    )
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
+    return f"{safe}-{config_hash(config)[:10]}"
+
+
