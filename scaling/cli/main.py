@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from scaling.core.errors import UserError
 
@@ -20,45 +21,49 @@ def _sweep_dir(path: str) -> Path:
     return p
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    from scaling.cli import tables
-    from scaling.runs import identity, state
+def _grid_rows(root: Path, known: set[str]) -> tuple[list[dict[str, Any]], list[str] | None]:
+    """Rows for the sweep's grid points that have no run directory yet (pending, or skipped by
+    the grid window with the reason), from the sweep's multirun.yaml; and its overrides."""
+    from scaling.cli import grid
+    from scaling.runs import identity
+    from scaling.train.plan import outside_window, planned_vocab
 
-    root = _sweep_dir(args.sweep_dir)
-    rows = state.scan(root)
-    known = {r["run_id"] for r in rows}
-    overrides = None
+    rows: list[dict[str, Any]] = []
     try:
-        from scaling.cli import grid
-
         overrides = grid.sweep_overrides(root)
-        if overrides is not None:
-            from scaling.train.plan import outside_window, planned_vocab
-
-            runs, _ = grid.expand(overrides)
-            for run in runs:
-                rid = identity.run_id(run.to_dict())
-                if rid not in known:
-                    known.add(rid)
-                    outside = outside_window(run, planned_vocab(run))
-                    rows.append(
-                        {
-                            "run_id": rid,
-                            "data_type": run.data.name,
-                            "model": run.model.name,
-                            "budget_flops": run.budget.flops,
-                            "seed": run.seed,
-                            "state": "skipped" if outside else "pending",
-                            "reason": outside,
-                        }
-                    )
+        if overrides is None:
+            return rows, None
+        runs, _ = grid.expand(overrides)
     except UserError as exc:
         print(
             f"note: could not expand the sweep's grid ({exc}); pending runs not listed",
             file=sys.stderr,
         )
-    if not rows:
-        raise UserError(f"{root}: no runs found (no run directories and no multirun.yaml)")
+        return rows, None
+    for run in runs:
+        rid = identity.run_id(run.to_dict())
+        if rid in known:
+            continue
+        known.add(rid)
+        outside = outside_window(run, planned_vocab(run))
+        rows.append(
+            {
+                "run_id": rid,
+                "data_type": run.data.name,
+                "model": run.model.name,
+                "budget_flops": run.budget.flops,
+                "seed": run.seed,
+                "state": "skipped" if outside else "pending",
+                "reason": outside,
+            }
+        )
+    return rows, overrides
+
+
+def _status_table(rows: list[dict[str, Any]]) -> str:
+    from scaling.cli import tables
+    from scaling.runs import state
+
     order = {s: i for i, s in enumerate(state.STATES)}
     rows.sort(
         key=lambda r: (
@@ -75,7 +80,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     cols = ["run_id", "state", "data_type", "model", "budget_flops", "progress", "eta", "wall"]
     if any(r.get("reason") for r in rows):
         cols.append("reason")
-    print(tables.format_table(rows, cols))
+    return tables.format_table(rows, cols)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from scaling.cli import tables
+    from scaling.runs import state
+
+    root = _sweep_dir(args.sweep_dir)
+    rows = state.scan(root)
+    pending, overrides = _grid_rows(root, {r["run_id"] for r in rows})
+    rows += pending
+    if not rows:
+        raise UserError(f"{root}: no runs found (no run directories and no multirun.yaml)")
+    print(_status_table(rows))
     counts = {s: sum(r["state"] == s for r in rows) for s in state.STATES}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     eta = max((r.get("eta_seconds") or 0 for r in rows), default=0)

@@ -31,49 +31,39 @@ def _pool_tokens(run: RunConfig) -> int | None:
 
 def plan_rows(runs: list[RunConfig], calibrate: bool = True) -> list[dict[str, Any]]:
     from scaling.train.calibrate import tokens_per_second
-    from scaling.train.plan import model_shape, outside_window, plan_run, planned_vocab
+    from scaling.train.plan import make_plan
 
     rows = []
     for run in runs:
-        vocab = planned_vocab(run)
-        plan = plan_run(run, vocab)
+        plan = make_plan(run)
         pool = _pool_tokens(run)
-        skipped = outside_window(run, vocab)
         seconds = None
-        if calibrate and not skipped:
-            tps = tokens_per_second(
-                model_shape(run, vocab), run.optim.batch_size, run.runtime.threads
-            )
+        if calibrate and not plan.skip_reason:
+            tps = tokens_per_second(plan.shape, run.optim.batch_size, run.runtime.threads)
             ev = run.eval
             eval_tokens = len(ev.domains) * (
                 ev.points * ev.tokens_per_domain + ev.final_tokens_per_domain
             )
-            seconds = STARTUP_SECONDS + plan.tokens / tps + eval_tokens / (3 * tps)
+            seconds = STARTUP_SECONDS + plan.budget.tokens / tps + eval_tokens / (3 * tps)
+        rid = identity.run_id(run.to_dict())
         rows.append(
             {
-                "run_id": identity.run_id(run.to_dict()),
+                "run_id": rid,
                 "data": run.data.name,
                 "model": run.model.name,
-                "params": run_params(run, vocab),
-                "flops": plan.flops,
-                "steps": plan.steps,
-                "tokens": plan.tokens,
-                "epochs": (plan.tokens / pool) if pool else None,
+                "params": plan.params,
+                "flops": plan.budget.flops,
+                "steps": plan.budget.steps,
+                "tokens": plan.budget.tokens,
+                "epochs": (plan.budget.tokens / pool) if pool else None,
                 "est_seconds": seconds,
                 "state": "skipped"
-                if skipped
-                else state.run_state(Path(run.runtime.out_dir) / identity.run_id(run.to_dict())),
-                "reason": skipped,
+                if plan.skip_reason
+                else state.run_state(Path(run.runtime.out_dir) / rid),
+                "reason": plan.skip_reason,
             }
         )
     return rows
-
-
-def run_params(run: RunConfig, vocab: int) -> int:
-    from scaling.core import flops
-    from scaling.train.plan import model_shape
-
-    return flops.params_for_convention(model_shape(run, vocab), run.budget.convention)
 
 
 def print_plan(overrides: list[str], calibrate: bool = True) -> int:

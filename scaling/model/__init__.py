@@ -1,1 +1,2 @@
-"""TODO"""
+"""The decoder-only transformer (``transformer``), nanoGPT-style, with shape comments.
+"""

@@ -52,15 +52,15 @@ def execute(run: RunConfig) -> dict[str, Any] | None:
     if found == "failed" and not run.runtime.rerun_failed:
         print(f"[{rid}] failed before, skipped (rerun with +rerun_failed=true)", file=sys.stderr)
         return None
-    from scaling.train import plan
+    from scaling.train.plan import make_plan
 
-    outside = plan.outside_window(run, plan.planned_vocab(run))
-    if outside:
-        print(f"[{rid}] outside the grid window ({outside}), skipped", file=sys.stderr)
+    plan = make_plan(run)  # the one plan of this run: shape, steps, tokens, LR, window
+    if plan.skip_reason:
+        print(f"[{rid}] outside the grid window ({plan.skip_reason}), skipped", file=sys.stderr)
         return None
     from scaling.train.trainer import Trainer  # torch is imported only to train
 
-    trainer = Trainer(run)  # validates the budget before anything is written
+    trainer = Trainer(run, plan=plan)  # validates the budget before anything is written
     run_dir.mkdir(parents=True, exist_ok=True)
     lock = RunLock(run_dir)
     if not lock.acquire():

@@ -1,5 +1,6 @@
 """A run's compute plan without torch: its model shape, the steps and tokens its FLOP budget
-buys, and whether a sweep's grid window trains it at all.
+buys, and whether a sweep's grid window trains it at all. ``make_plan`` computes it once; the
+runner hands the ``RunPlan`` down to the trainer, and ``scaling plan``/``status`` show it.
 
 The grid window follows Hoffmann et al. (2022, §3.2, Approach 2): each isoFLOP profile is
 sampled with model sizes around that budget's optimum rather than every size at every budget.
@@ -11,6 +12,8 @@ lies far from every optimum).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from scaling.core import flops as F
 from scaling.core.config import RunConfig
@@ -70,3 +73,35 @@ def outside_window(run: RunConfig, vocab_size: int) -> str | None:
     if hi is not None and ratio > hi:
         return f"{ratio:.3g} tokens/param > grid.max_tokens_per_param={hi:g}"
     return None
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything a run's config decides before training: shape, steps, tokens, peak LR, window."""
+
+    shape: F.Shape
+    budget: F.BudgetPlan
+    params: int  # N under budget.convention
+    peak_lr: float
+    skip_reason: str | None  # why the grid window skips the run, None when it is trained
+
+    @property
+    def vocab_size(self) -> int:
+        return self.shape.vocab_size
+
+    @property
+    def tokens_per_param(self) -> float:
+        return self.budget.tokens / self.params
+
+
+def make_plan(run: RunConfig, vocab_size: int | None = None) -> RunPlan:
+    """The run's plan at ``vocab_size`` (default ``planned_vocab(run)``); UserError below 1 step."""
+    vocab = planned_vocab(run) if vocab_size is None else vocab_size
+    shape = model_shape(run, vocab)
+    return RunPlan(
+        shape=shape,
+        budget=plan_run(run, vocab),
+        params=F.params_for_convention(shape, run.budget.convention),
+        peak_lr=run.optim.peak_lr(run.model.d_model),
+        skip_reason=outside_window(run, vocab),
+    )

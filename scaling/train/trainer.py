@@ -30,7 +30,7 @@ from scaling.data.tokenizer import build_tokenizer
 from scaling.model.transformer import Transformer
 from scaling.tokenizers.base import Tokenizer
 from scaling.train.evaluate import stream_loss, task_accuracy
-from scaling.train.plan import model_shape, plan_run
+from scaling.train.plan import RunPlan, make_plan, plan_run  # noqa: F401 (plan_run: tests)
 
 
 class Diverged(RuntimeError):
@@ -143,7 +143,11 @@ def split_accuracy(correct: list[bool], examples: list[Any]) -> dict[str, Any]:
 class Trainer:
     """Holds the state of one run; ``run_to_end`` trains to the budget."""
 
-    def __init__(self, run: RunConfig, tokenizer: Tokenizer | None = None) -> None:
+    def __init__(
+        self, run: RunConfig, tokenizer: Tokenizer | None = None, plan: RunPlan | None = None
+    ) -> None:
+        """``plan``: the run's ``RunPlan`` computed once by the caller (``runs.runner``); made
+        here from the config when absent (notebooks, tests)."""
         self.run = run
         torch.set_num_threads(run.runtime.threads)
         self.device = resolve_device(run.runtime.device, run.runtime.job_index)
@@ -157,8 +161,13 @@ class Trainer:
             seed=run.seed,
             cache_dir=run.runtime.cache_dir,
         )
-        self.shape = model_shape(run, self.tok.vocab_size)
-        self.plan = plan_run(run, self.tok.vocab_size)
+        plan = plan or make_plan(run, self.tok.vocab_size)
+        if plan.vocab_size != self.tok.vocab_size:
+            raise ValueError(
+                f"plan for vocabulary {plan.vocab_size} given to a run whose tokenizer has "
+                f"{self.tok.vocab_size} ids"
+            )
+        self.shape, self.plan, self.peak_lr = plan.shape, plan.budget, plan.peak_lr
         self._check_task_files()
         torch.manual_seed(run.seed)
         self.model = Transformer(self.shape).to(self.device)
@@ -169,7 +178,6 @@ class Trainer:
             else contextlib.nullcontext()
         )
         self.step_model = torch.compile(self.model) if run.runtime.compile else self.model
-        self.peak_lr = run.optim.peak_lr(run.model.d_model)
         o = run.optim
         self.optimizer = torch.optim.AdamW(
             self.model.optimizer_groups(o.weight_decay),
