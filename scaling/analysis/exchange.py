@@ -118,6 +118,27 @@ def _solve_rate(t_law: Any, r_law: Any, c: float, fm_t: Any, fm_r: Any) -> tuple
     return t.loss, s.value / c, d_r / t.d_opt, s.value
 
 
+def _gated_laws(
+    ref: pd.DataFrame, trt: pd.DataFrame, names: tuple[str, str], col: str, **fit_kw: Any
+) -> tuple[dict[str, Any], Undetermined | None]:
+    """Both data types' Chinchilla laws on ``col``, and why the rate is undetermined when one
+    fails the validity gates (``analysis.gates.parametric_gate``)."""
+    from scaling.fit import fit_chinchilla
+
+    domain = col[len("val_") : -len("_loss")]
+    laws = {}
+    for name, g in zip(names, (ref, trt), strict=True):
+        if len(g) < 5:
+            raise UserError(f"exchange rate: {name!r} needs >= 5 runs on {domain}, has {len(g)}")
+        laws[name] = fit_chinchilla(g.params, g.tokens, g[col], **fit_kw)
+    for name in names:
+        gate = parametric_gate(laws[name])
+        if not gate.usable:
+            why = f"{name}'s law on held-out {domain} fails the validity gates ({gate.why()})"
+            return laws, Undetermined(why, gate.fix())
+    return laws, None
+
+
 def loss_rate(
     df: pd.DataFrame,
     reference: str,
@@ -130,31 +151,20 @@ def loss_rate(
 ) -> ExchangeRate:
     """Compute-equivalent multiplier and token rate on held-out ``domain`` at each treatment
     budget, from both data types' laws fitted on that domain (see the module docstring)."""
-    from scaling.fit import fit_chinchilla
-
-    col = f"val_{domain}_loss"
     measure = f"loss:{domain}"
     ref = df[df.data_type == reference]
     trt = df[df.data_type == treatment]
-    laws = {}
-    for name, g in ((reference, ref), (treatment, trt)):
-        if len(g) < 5:
-            raise UserError(f"exchange rate: {name!r} needs >= 5 runs on {domain}, has {len(g)}")
-        laws[name] = fit_chinchilla(
-            g.params, g.tokens, g[col], bootstrap=bootstrap, seed=seed, n_starts=n_starts
-        )
-    for name in (reference, treatment):
-        gate = parametric_gate(laws[name])
-        if not gate.usable:
-            return ExchangeRate(
-                reference,
-                treatment,
-                measure,
-                undetermined=Undetermined(
-                    f"{name}'s law on held-out {domain} fails the validity gates ({gate.why()})",
-                    gate.fix(),
-                ),
-            )
+    laws, undetermined = _gated_laws(
+        ref,
+        trt,
+        (reference, treatment),
+        f"val_{domain}_loss",
+        bootstrap=bootstrap,
+        seed=seed,
+        n_starts=n_starts,
+    )
+    if undetermined is not None:
+        return ExchangeRate(reference, treatment, measure, undetermined=undetermined)
     r_law, t_law = laws[reference], laws[treatment]
     fm_r, fm_t = flop_model(ref), flop_model(trt)
     c_lo, c_hi = float(ref.flops.min()), float(ref.flops.max())
@@ -241,6 +251,47 @@ def _best_per_budget(g: pd.DataFrame, col: str) -> pd.DataFrame:
     return g.loc[g.groupby("budget_flops")[col].idxmax()]
 
 
+def _matched_multiplier(
+    ref: pd.DataFrame,
+    best_r: pd.DataFrame,
+    names: tuple[str, str],
+    col: str,
+    ncol: str,
+    treated: tuple[float, float, float],
+    rng: np.random.Generator,
+    bootstrap: int,
+) -> Result:
+    """The reference compute that reaches the treatment run's accuracy, over that run's compute
+    (``treated`` = accuracy, problems, FLOPs), with a binomial bootstrap over problems."""
+    reference, treatment = names
+    acc_t, n_t, c_t = treated
+    c_r = _interp_log_c(best_r, col, acc_t)
+    samples = []
+    for _ in range(bootstrap):
+        rs = ref.assign(**{col: rng.binomial(ref[ncol].astype(int), ref[col]) / ref[ncol]})
+        target = rng.binomial(int(n_t), acc_t) / n_t
+        samples.append(_interp_log_c(_best_per_budget(rs, col), col, target) / c_t)
+    if c_r == 0.0:
+        return Undetermined(
+            f"{reference} already reaches this accuracy at its smallest budget, so the "
+            "multiplier lies below the sampled compute",
+            f"smaller budgets for {reference}",
+        )
+    if math.isinf(c_r):
+        top = accuracy_estimate(float(best_r[col].max()), float(best_r[ncol].iloc[0]))
+        top_s = (
+            f"{top.value:.0%} [{top.lo:.0%}, {top.hi:.0%}]"
+            if isinstance(top, Estimate)
+            else "an unknown share"
+        )
+        return Undetermined(
+            f"{reference}'s best run reaches {top_s} within this sweep (up to "
+            f"`C={num(float(ref.flops.max()))}`), below {treatment}'s accuracy",
+            f"a sweep to larger compute for {reference}",
+        )
+    return from_samples(c_r / c_t, np.array(samples), what=f"{reference}'s compute to match")
+
+
 def task_rate(
     df: pd.DataFrame,
     reference: str,
@@ -258,18 +309,13 @@ def task_rate(
     ref = df[df.data_type == reference]
     trt = df[df.data_type == treatment]
     if ncol not in df or df[ncol].isna().any():
-        return ExchangeRate(
-            reference,
-            treatment,
-            measure,
-            undetermined=Undetermined(
-                f"the runs did not record how many {task} problems were scored",
-                "re-run the sweep with this version",
-            ),
-        )
+        why = f"the runs did not record how many {task} problems were scored"
+        undetermined = Undetermined(why, "re-run the sweep with this version")
+        return ExchangeRate(reference, treatment, measure, undetermined=undetermined)
     rng = np.random.default_rng(seed)
     best_r = _best_per_budget(ref, col)
-    c_max = float(ref.flops.max())
+    floor = best_r.sort_values("flops").iloc[0]
+    floor_hi = wilson(float(floor[col]), float(floor[ncol]))[1]
     points = []
     for b, gt in trt.groupby("budget_flops"):
         run = gt.loc[gt[col].idxmax()]
@@ -278,53 +324,17 @@ def task_rate(
         ref_here = (
             accuracy_estimate(float(rb[col].iloc[0]), float(rb[ncol].iloc[0])) if len(rb) else None
         )
-        points_kw = {
-            "flops": float(b),
-            "treatment": accuracy_estimate(acc_t, n_t),
-            "reference": ref_here,
-        }
-        floor = best_r.sort_values("flops").iloc[0]
-        floor_hi = wilson(float(floor[col]), float(floor[ncol]))[1]
-        t_lo = wilson(acc_t, n_t)[0]
-        if not t_lo > floor_hi:
-            points.append(
-                RatePoint(
-                    **points_kw,
-                    compute_multiplier=Undetermined(
-                        f"{treatment}'s accuracy here is not above {reference}'s at its smallest "
-                        "budget (Wilson intervals overlap): nothing to match"
-                    ),
-                )
-            )
-            continue
-        c_r = _interp_log_c(best_r, col, acc_t)
-        samples = []
-        for _ in range(bootstrap):
-            rs = ref.assign(**{col: rng.binomial(ref[ncol].astype(int), ref[col]) / ref[ncol]})
-            target = rng.binomial(int(n_t), acc_t) / n_t
-            samples.append(_interp_log_c(_best_per_budget(rs, col), col, target) / c_t)
-        s = np.array(samples)
-        if c_r == 0.0:
-            mult = Undetermined(
-                f"{reference} already reaches this accuracy at its smallest budget, so the "
-                "multiplier lies below the sampled compute",
-                f"smaller budgets for {reference}",
-            )
-        elif math.isinf(c_r):
-            top = accuracy_estimate(float(best_r[col].max()), float(best_r[ncol].iloc[0]))
-            top_s = (
-                f"{top.value:.0%} [{top.lo:.0%}, {top.hi:.0%}]"
-                if isinstance(top, Estimate)
-                else "an unknown share"
-            )
+        kw = {"flops": float(b), "treatment": accuracy_estimate(acc_t, n_t), "reference": ref_here}
+        if not wilson(acc_t, n_t)[0] > floor_hi:
             mult: Result = Undetermined(
-                f"{reference}'s best run reaches {top_s} within this sweep (up to "
-                f"`C={num(c_max)}`), below {treatment}'s accuracy",
-                f"a sweep to larger compute for {reference}",
+                f"{treatment}'s accuracy here is not above {reference}'s at its smallest "
+                "budget (Wilson intervals overlap): nothing to match"
             )
         else:
-            mult = from_samples(c_r / c_t, s, what=f"{reference}'s compute to match")
-        points.append(RatePoint(**points_kw, compute_multiplier=mult))
+            mult = _matched_multiplier(
+                ref, best_r, (reference, treatment), col, ncol, (acc_t, n_t, c_t), rng, bootstrap
+            )
+        points.append(RatePoint(**kw, compute_multiplier=mult))
     return ExchangeRate(reference, treatment, measure, tuple(points))
 
 
