@@ -11,7 +11,7 @@ from scaling.core.config import EvalConfig, SourceConfig, TaskEvalConfig
 from scaling.core.errors import UserError
 from scaling.data import generators
 from scaling.data.generators.base import is_heldout_uid
-from scaling.train.trainer import split_accuracy, task_examples
+from scaling.train.tasks import split_accuracy, task_examples
 from tests.conftest import tiny_run
 
 
@@ -62,7 +62,9 @@ def test_split_accuracy_separates_our_heldout_problems(tmp_path):
 def test_run_records_accuracy_on_the_file(tmp_path):
     from scaling.runs.runner import execute
 
-    path = _lee_file(tmp_path, n=40)
+    # 300 lines, so that the 30 drawn problems fall in both splits (40 lines gave none of ours
+    # held out, and the held-out accuracy was NaN)
+    path = _lee_file(tmp_path)
     web = SourceConfig(kind="installed_docs", packages=["stdlib"])
     ev = EvalConfig(
         domains={"web": web},
@@ -71,9 +73,21 @@ def test_run_records_accuracy_on_the_file(tmp_path):
         final_tokens_per_domain=512,
         points=1,
     )
-    rec = execute(tiny_run(eval=ev, out_dir=tmp_path / "runs"))
+    run = tiny_run(eval=ev, out_dir=tmp_path / "runs")
+    rec = execute(run)
     lee = rec["task"]["lee"]
     assert lee["n"] == 30 and lee["problems_file"] == str(path)
-    assert 0.0 <= lee["accuracy"] <= 1.0 and "correct" not in lee
-    assert lee["n_heldout_split"] + 0 <= 30
-    assert math.isnan(lee["accuracy_heldout_split"]) or 0 <= lee["accuracy_heldout_split"] <= 1
+    assert "correct" not in lee  # the per-problem list is summarised, not stored
+    # the split is that of the 30 problems the run drew from the file with the eval seed
+    task = ev.tasks["lee"]
+    gen = generators.get(task.generator, **dict(task.params))
+    drawn = task_examples(gen, task, run.eval.seed, "eval.tasks.lee")
+    n_held = sum(is_heldout_uid(e.uid) for e in drawn)
+    assert 0 < n_held < 30
+    assert lee["n_heldout_split"] == n_held
+    # accuracies are counts of correct problems, and the two splits add up to the whole
+    correct = lee["accuracy"] * 30
+    assert correct == pytest.approx(round(correct), abs=1e-9)
+    held, train = lee["accuracy_heldout_split"], lee["accuracy_train_split"]
+    assert not (math.isnan(held) or math.isnan(train))
+    assert held * n_held + train * (30 - n_held) == pytest.approx(correct)

@@ -8,7 +8,9 @@ import pytest
 from scaling.core import flops as F
 from scaling.core.config import OptimConfig
 from scaling.core.errors import UserError
-from scaling.train.trainer import Trainer, lr_at, plan_run, train
+from scaling.train.plan import plan_run
+from scaling.train.schedule import lr_at
+from scaling.train.trainer import Trainer, train
 from tests.conftest import tiny_run
 
 
@@ -79,14 +81,14 @@ def test_result_params_match_flops_module():
     ],
 )
 def test_device_choice(requested, gpus, job, expected):
-    from scaling.train.trainer import choose_device
+    from scaling.train.device import choose_device
 
     assert choose_device(requested, gpus, job) == expected
 
 
 @pytest.mark.parametrize("requested, gpus", [("cuda", 0), ("cuda:2", 2)])
 def test_device_choice_errors(requested, gpus):
-    from scaling.train.trainer import choose_device
+    from scaling.train.device import choose_device
 
     with pytest.raises(UserError, match=r"runtime\.device"):
         choose_device(requested, gpus, None)

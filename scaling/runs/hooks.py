@@ -97,7 +97,7 @@ class RecordHooks:
         self.lock.refresh()
 
     def checkpoint(self, trainer: Any) -> None:
-        from scaling.train.trainer import save_checkpoint
+        from scaling.train.checkpoint import save_checkpoint
 
         t0 = time.perf_counter()
         save_checkpoint(trainer, self.dir / layout.CHECKPOINT)

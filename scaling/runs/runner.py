@@ -79,7 +79,7 @@ def execute(run: RunConfig) -> dict[str, Any] | None:
 
 def _resume(trainer: Any, rid: str, run_dir: Path) -> int | None:
     """Load the checkpoint if there is one; the step resumed from, else None."""
-    from scaling.train.trainer import load_checkpoint
+    from scaling.train.checkpoint import load_checkpoint
 
     ckpt = run_dir / layout.CHECKPOINT
     if not ckpt.exists():

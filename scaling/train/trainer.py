@@ -1,4 +1,5 @@
-"""``train(run) -> RunResult``: one run, exactly at its FLOP budget. No Hydra, no file writing.
+"""``train(run) -> RunResult``: one run, exactly at its FLOP budget. No Hydra; files are the
+caller's (``runs.hooks`` writes metrics and checkpoints through ``Hooks``).
 
 Recipe (Hoffmann et al. 2022, §3 and App. A): AdamW, linear warmup then cosine decay to 10% of
 the peak learning rate over the run's own length, gradient clipping at 1.0. The peak learning
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,14 +23,16 @@ import numpy as np
 import torch
 
 from scaling.core import flops as F
-from scaling.core.config import RunConfig, TaskEvalConfig
-from scaling.core.errors import UserError
+from scaling.core.config import RunConfig
 from scaling.data.stream import TokenStream, build_eval_stream, build_train_stream
 from scaling.data.tokenizer import build_tokenizer
 from scaling.model.transformer import Transformer
 from scaling.tokenizers.base import Tokenizer
+from scaling.train.device import resolve_device
 from scaling.train.evaluate import stream_loss, task_accuracy
-from scaling.train.plan import RunPlan, make_plan, plan_run  # noqa: F401 (plan_run: tests)
+from scaling.train.plan import RunPlan, make_plan
+from scaling.train.schedule import lr_at
+from scaling.train.tasks import split_accuracy, task_examples
 
 
 class Diverged(RuntimeError):
@@ -69,75 +71,6 @@ class RunResult:
     tokenizer: dict[str, Any]
     curve: list[dict[str, Any]] = field(default_factory=list)
     evals: list[dict[str, Any]] = field(default_factory=list)
-
-
-def lr_at(
-    step: int, total_steps: int, peak: float, warmup_fraction: float, final_fraction: float
-) -> float:
-    """Linear warmup to ``peak``, then cosine to ``final_fraction * peak`` at the last step
-    (Hoffmann et al. 2022, App. A: cosine cycle matched to the number of training steps)."""
-    warmup = max(1, round(warmup_fraction * total_steps)) if warmup_fraction > 0 else 0
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    span = max(1, total_steps - warmup - 1)
-    progress = min(1.0, (step - warmup) / span)
-    final = final_fraction * peak
-    return final + (peak - final) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def choose_device(requested: str, cuda_devices: int, job_index: int | None) -> str:
-    """Where a run trains. ``auto`` is CUDA when there is a GPU, else CPU. With several GPUs,
-    job ``k`` of a local multirun takes GPU ``k mod n`` so parallel jobs do not share one."""
-    if requested == "cpu":
-        return "cpu"
-    if requested.startswith("cuda:"):
-        index = int(requested.split(":", 1)[1])
-        if index >= cuda_devices:
-            raise UserError(f"runtime.device={requested}: only {cuda_devices} CUDA device(s)")
-        return requested
-    if cuda_devices == 0:
-        if requested == "cuda":
-            raise UserError("runtime.device=cuda: no CUDA device is visible; use cpu or auto")
-        return "cpu"
-    if cuda_devices == 1 or job_index is None:
-        return "cuda:0"
-    return f"cuda:{job_index % cuda_devices}"
-
-
-def resolve_device(device: str, job_index: int | None = None) -> str:
-    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    return choose_device(device, n, job_index)
-
-
-def task_examples(gen: Any, task: TaskEvalConfig, seed: int, where: str) -> list[Any]:
-    """The problems a task is scored on: held-out generated ones, or a seeded subsample of
-    ``task.problems_file`` (kept in file order) when the generator can read such a file."""
-    if task.problems_file is None:
-        return gen.generate(task.n_problems, seed=seed, split="heldout")
-    if not hasattr(gen, "load_problems"):
-        raise UserError(
-            f"{where}.problems_file: generator {task.generator!r} cannot read a test file "
-            "(only arithmetic can); set problems_file=null"
-        )
-    examples = gen.load_problems(task.problems_file)
-    if task.n_problems < len(examples):
-        keep = sorted(random.Random(seed).sample(range(len(examples)), task.n_problems))
-        examples = [examples[i] for i in keep]
-    return examples
-
-
-def split_accuracy(correct: list[bool], examples: list[Any]) -> dict[str, Any]:
-    """Accuracy on the file's problems that fall in our held-out split and in our train split
-    (a published test set may overlap the problems a run could have trained on)."""
-    from scaling.data.generators.base import is_heldout_uid
-
-    held = [ok for ok, ex in zip(correct, examples, strict=True) if is_heldout_uid(ex.uid)]
-    train = [ok for ok, ex in zip(correct, examples, strict=True) if not is_heldout_uid(ex.uid)]
-    return {
-        "n_heldout_split": len(held),
-        "accuracy_heldout_split": float(np.mean(held)) if held else float("nan"),
-        "accuracy_train_split": float(np.mean(train)) if train else float("nan"),
-    }
 
 
 class Trainer:
@@ -417,16 +350,3 @@ def train(
     if resume is not None:
         trainer.load_state_dict(resume)
     return trainer.run_to_end(hooks)
-
-
-def save_checkpoint(trainer: Trainer, path: Any) -> None:
-    """Atomic checkpoint (``core.io.atomic_write``): a reader sees the old one or the new one."""
-    from scaling.core.io import atomic_write
-
-    state = trainer.state_dict()
-    atomic_write(path, lambda fh: torch.save(state, fh))
-
-
-def load_checkpoint(path: Any) -> dict[str, Any]:
-    """A checkpoint written by ``save_checkpoint`` (our own files: full unpickling)."""
-    return torch.load(path, map_location="cpu", weights_only=False)

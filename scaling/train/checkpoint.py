@@ -1,0 +1,21 @@
+"""A run's training state on disk: written atomically (``core.io.atomic_write``) so a killed run
+resumes from its last complete checkpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from scaling.core.io import atomic_write
+
+
+def save_checkpoint(trainer: Any, path: Any) -> None:
+    """Atomic checkpoint (``core.io.atomic_write``): a reader sees the old one or the new one."""
+    state = trainer.state_dict()
+    atomic_write(path, lambda fh: torch.save(state, fh))
+
+
+def load_checkpoint(path: Any) -> dict[str, Any]:
+    """A checkpoint written by ``save_checkpoint`` (our own files: full unpickling)."""
+    return torch.load(path, map_location="cpu", weights_only=False)
