@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -62,49 +60,13 @@ def test_multirun_through_launcher(tmp_path, data_cache, launcher):
     assert all(r["threads"] == 1 for r in recs)
 
 
-def test_killed_sweep_relaunch_leaves_one_complete_result_per_point(tmp_path, data_cache):
-    out = tmp_path / "runs"
-    cmd = [
-        str(BIN / "scaling-train"),
-        "experiment=smoke",
-        f"runtime.out_dir={out}",
-        "hydra.callbacks={}",
-        "runtime.checkpoint_minutes=0.002",
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        env=_env(data_cache),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-    def resumable() -> list[Path]:  # runs with a checkpoint and no result yet
-        return [p for p in out.glob("*/checkpoint.pt") if not (p.parent / "result.json").exists()]
-
-    # Freeze the whole process group before looking, so that what is seen is what the kill
-    # leaves: a run that finishes between a look and the kill deletes its checkpoint, and the
-    # relaunch then has nothing to resume (the flake of issue 14).
-    deadline = time.time() + 300
-    frozen = False
-    while time.time() < deadline and proc.poll() is None:
-        if len(list(out.glob("*/result.json"))) >= 4 and resumable():
-            os.killpg(proc.pid, signal.SIGSTOP)
-            if resumable():
-                frozen = True
-                break
-            os.killpg(proc.pid, signal.SIGCONT)
-        time.sleep(0.05)
-    assert frozen, "the sweep finished before it could be killed with a checkpoint on disk"
-    os.killpg(proc.pid, signal.SIGKILL)  # the launcher and every worker
-    proc.wait()
-    killed_done = len(list(out.glob("*/result.json")))
-    assert killed_done < 18
-    again = subprocess.run(cmd, capture_output=True, text=True, env=_env(data_cache), timeout=600)
-    assert again.returncode == 0, again.stderr[-3000:]
+def test_killed_sweep_relaunch_leaves_one_complete_result_per_point(smoke_sweep):
+    """The session's smoke sweep was SIGKILLed partway and relaunched (tests/conftest.py)."""
+    out, again = smoke_sweep.out, smoke_sweep.relaunch
+    assert smoke_sweep.killed_done < 18
     recs = _complete(out)
     assert len(recs) == 18 and len({r["run_id"] for r in recs}) == 18
-    assert again.stderr.count("done already, skipped") >= killed_done
+    assert again.stderr.count("done already, skipped") >= smoke_sweep.killed_done
     assert "resuming from step" in again.stderr
     assert not list(out.glob("*/checkpoint.pt"))
     assert not list(out.glob("*/.*.tmp"))  # no half-written files survive

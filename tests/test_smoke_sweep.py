@@ -23,18 +23,9 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
-def smoke_sweep(tmp_path_factory, data_cache):
-    out = tmp_path_factory.mktemp("smoke") / "runs"
-    env = {**os.environ, "WANDB_MODE": "disabled", "SCALING_CACHE_DIR": data_cache}
-    proc = subprocess.run(
-        [str(BIN / "scaling-train"), "experiment=smoke", f"runtime.out_dir={out}"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out, proc
+def smoke(smoke_sweep):
+    """(sweep dir, the relaunch that completed it): the session's smoke sweep (conftest.py)."""
+    return smoke_sweep.out, smoke_sweep.relaunch
 
 
 def _has_head_commit() -> bool:
@@ -47,8 +38,8 @@ def _has_head_commit() -> bool:
     return done.returncode == 0
 
 
-def test_one_result_per_grid_point(smoke_sweep):
-    out, _ = smoke_sweep
+def test_one_result_per_grid_point(smoke):
+    out, _ = smoke
     df = results.load(out)
     assert len(df) == 3 * 3 * 2
     assert set(df.data_type) == {"web", "frontier"}
@@ -72,8 +63,8 @@ def test_one_result_per_grid_point(smoke_sweep):
     assert (df.epochs >= 1.0).all()
 
 
-def test_fits_figures_and_verdict_written(smoke_sweep):
-    out, _proc = smoke_sweep
+def test_fits_figures_and_verdict_written(smoke):
+    out, _proc = smoke
     fits = json.loads((out / "fits.json").read_text())
     for data_type in ("web", "frontier"):
         iso = fits[data_type]["isoflop"]
@@ -100,8 +91,8 @@ def test_fits_figures_and_verdict_written(smoke_sweep):
     assert f"report: {out / 'report.md'}" in _proc.stderr
 
 
-def test_relaunch_skips_finished_runs(smoke_sweep, data_cache):
-    out, _ = smoke_sweep
+def test_relaunch_skips_finished_runs(smoke, data_cache):
+    out, _ = smoke
     before = {p: p.stat().st_mtime_ns for p in out.rglob("result.json")}
     env = {**os.environ, "WANDB_MODE": "disabled", "SCALING_CACHE_DIR": data_cache}
     proc = subprocess.run(
@@ -121,8 +112,8 @@ def test_relaunch_skips_finished_runs(smoke_sweep, data_cache):
     assert {p: p.stat().st_mtime_ns for p in out.rglob("result.json")} == before
 
 
-def test_analysis_cli_on_the_sweep(smoke_sweep, tmp_path):
-    out, _ = smoke_sweep
+def test_analysis_cli_on_the_sweep(smoke, tmp_path):
+    out, _ = smoke
     fit = subprocess.run(
         [str(BIN / "scaling"), "fit", str(out), "--json", str(tmp_path / "f.json")],
         capture_output=True,
@@ -147,8 +138,8 @@ def test_analysis_cli_on_the_sweep(smoke_sweep, tmp_path):
     assert (out / "report.md").exists()
 
 
-def test_status_on_the_sweep(smoke_sweep):
-    out = smoke_sweep[0]
+def test_status_on_the_sweep(smoke):
+    out = smoke[0]
     proc = subprocess.run(
         [str(BIN / "scaling"), "status", str(out)], capture_output=True, text=True, timeout=120
     )
@@ -156,7 +147,7 @@ def test_status_on_the_sweep(smoke_sweep):
     assert "18 runs: 18 done" in proc.stdout
 
 
-def test_notebook_runs_on_the_sweep(smoke_sweep):
+def test_notebook_runs_on_the_sweep(smoke):
     """Every code cell of notebooks/explore_sweep.ipynb, in order, on the smoke sweep."""
     import matplotlib
 
@@ -164,7 +155,7 @@ def test_notebook_runs_on_the_sweep(smoke_sweep):
     nb = json.loads(
         (Path(__file__).resolve().parents[1] / "notebooks/explore_sweep.ipynb").read_text()
     )
-    out, _ = smoke_sweep
+    out, _ = smoke
     scope: dict = {}
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":
