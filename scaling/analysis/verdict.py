@@ -20,6 +20,7 @@ import pandas as pd
 
 from scaling.analysis.estimate import Estimate, Result, Undetermined, from_samples
 from scaling.analysis.gates import Gate, isoflop_gate, parametric_gate
+from scaling.analysis.pricing import levers_entry, seconds_per_token  # noqa: F401 (verdict API)
 from scaling.fit.allocation import flop_model
 
 REPEAT_EPOCHS = 4.0  # Muennighoff et al. 2023, §5: up to ~4 epochs of repetition cost little
@@ -56,10 +57,10 @@ class Optimum:
 
     def compute_at_tokens(self, tokens: float) -> tuple[Result, np.ndarray]:
         """C at which D_opt(C) reaches ``tokens`` (bisection in log C), with replicates."""
-        from scaling.fit.allocation import C_WINDOW, _bisect
+        from scaling.fit.allocation import C_WINDOW, bisect_log
 
         def solve(rel: Any) -> float:
-            s = _bisect(lambda c: rel(c)[1], tokens, *C_WINDOW, rising=True)
+            s = bisect_log(lambda c: rel(c)[1], tokens, *C_WINDOW, rising=True)
             return (
                 s.value if s.status == "ok" else (0.0 if s.status == "below_window" else math.inf)
             )
@@ -298,59 +299,6 @@ def ratio_between(per_type: dict[str, Any]) -> dict[str, Any] | None:
         "flops": budgets.pop(),
         "ratio": from_samples(value, samples, what="the ratio of tokens per parameter"),
     }
-
-
-# --------------------------------------------------------------------------- levers
-
-
-def seconds_per_token(df: pd.DataFrame, data_type: str, costs: Any) -> tuple[float | None, str]:
-    """Expert-seconds per unique token of a data type: recorded by its runs (the correction
-    pipeline), else the cost file's value, else unknown."""
-    col = "data_cost_expert_seconds_per_token"
-    g = df[df.data_type == data_type]
-    if col in g and g[col].notna().any():
-        return float(g[col].median()), "recorded by the runs' correction pipeline"
-    if costs is not None and costs.expert_seconds_per_token is not None:
-        return float(costs.expert_seconds_per_token), "from the cost file"
-    return None, ""
-
-
-def levers_entry(
-    df: pd.DataFrame, dt: str, par: Any, e: dict[str, Any], costs: Any, budget: float | None
-) -> dict[str, Any]:
-    """Compute versus data for one data type, or the reason it cannot be priced."""
-    from scaling.analysis.levers import levers
-
-    gate = parametric_gate(par)
-    if not gate.usable:
-        return {
-            "undetermined": Undetermined(
-                f"its parametric law fails the gates ({gate.why()})", gate.fix()
-            )
-        }
-    pool = e.get("pool_tokens")
-    if not pool:
-        return {"undetermined": Undetermined("no unique-data pool", "pass --unique-tokens")}
-    spt, source = seconds_per_token(df, dt, costs)
-    if spt is None:
-        return {
-            "undetermined": Undetermined(
-                "no cost per token: its runs recorded no expert time",
-                "set expert_seconds_per_token in --costs",
-            )
-        }
-    g = df[df.data_type == dt]
-    c = budget or float(g.budget_flops.max())
-    lv = levers(
-        par,
-        c,
-        pool,
-        costs.dollars_per_flop,
-        costs.dollars_per_token(spt),
-        flop_model(g),
-        bootstrap_laws=par.bootstrap_laws(),
-    )
-    return {"levers": lv, "seconds_per_token": spt, "seconds_source": source}
 
 
 # --------------------------------------------------------------------------- build
