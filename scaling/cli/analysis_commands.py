@@ -317,6 +317,12 @@ def cmd_verdict(args: argparse.Namespace) -> int:
 
 
 def add(sub: argparse._SubParsersAction) -> None:
+    """Register the analysis subcommands: fit, plot, report, verdict."""
+    _add_fit(sub)
+    _add_sweep_commands(sub)
+
+
+def _add_fit(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fit", help="fit scaling laws to a sweep directory or a CSV/Parquet table")
     p.add_argument("path", help="sweep directory, or a table with params, tokens, loss columns")
     p.add_argument("--law", choices=LAW_CHOICES, default="all")
@@ -356,6 +362,8 @@ def add(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="OUT", help="write the results as JSON")
     p.set_defaults(func=cmd_fit)
 
+
+def _add_sweep_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plot", help="draw the sweep's figures (PNG + PDF)")
     p.add_argument("sweep_dir")
     p.add_argument("--out", help="output directory (default: <sweep_dir>/figures)")
