@@ -177,6 +177,16 @@ def test_effective_data_repetition():
     assert effective_data(1e9, 100, 15.4) == pytest.approx(100 * (1 + 15.4))  # the limit
 
 
+def test_levers_use_the_fit_layers_effective_data_and_constant():
+    from scaling.analysis import levers as lv
+    from scaling.fit.constrained import MUENNIGHOFF_2023
+
+    assert lv.effective_data is effective_data  # one implementation, the fit layer's
+    assert lv.R_D_STAR == MUENNIGHOFF_2023.R_D_star == 15.387756  # one constant
+    rep = lv._Repeated(LAW, 1e9, lv.R_D_STAR)
+    assert rep.predict(1e8, 5e10) == LAW.predict(1e8, effective_data(5e10, 1e9, 15.387756))
+
+
 def _replicates(law, k=40, seed=0):
     rng = np.random.default_rng(seed)
     return [

@@ -20,6 +20,7 @@ from scaling.core import hub
 from scaling.core.config import DataConfig, EvalConfig, SourceConfig
 from scaling.core.errors import UserError
 from scaling.data import external
+from scaling.data.external import hf as external_hf
 from scaling.data.sources import open_source
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -342,9 +343,9 @@ def test_hub_rows_are_streamed_once_then_cached(monkeypatch, tmp_path):
         for i in range(10_000):
             yield {"question": f"q{i}", "answer": f"a{i}" if i % 50 else ""}
 
-    monkeypatch.setattr(external, "hub_unreachable_reason", lambda: None)
-    monkeypatch.setattr(external, "_stream_hub_rows", fake_stream)
-    monkeypatch.setattr(external, "_hub_revision", lambda dataset: "0123abcd")
+    monkeypatch.setattr(external_hf, "hub_unreachable_reason", lambda: None)
+    monkeypatch.setattr(external_hf, "_stream_hub_rows", fake_stream)
+    monkeypatch.setattr(external_hf, "_hub_revision", lambda dataset: "0123abcd")
     src = SourceConfig(
         kind="hf", dataset="org/qa", text_field="user:question,assistant:answer", max_documents=400
     )
@@ -365,8 +366,8 @@ def test_hub_errors_and_missing_cap_are_one_line(monkeypatch, tmp_path):
     def broken(src):
         raise ValueError("Bad split: dev. Available splits: ['train']\nsecond line")
 
-    monkeypatch.setattr(external, "hub_unreachable_reason", lambda: None)
-    monkeypatch.setattr(external, "_stream_hub_rows", broken)
+    monkeypatch.setattr(external_hf, "hub_unreachable_reason", lambda: None)
+    monkeypatch.setattr(external_hf, "_stream_hub_rows", broken)
     src = SourceConfig(kind="hf", dataset="org/x", split="dev", max_documents=5)
     with pytest.raises(UserError) as info:
         external.load(src, cache_dir=str(tmp_path))

@@ -167,7 +167,10 @@ def test_import_is_light():
         "assert 'torch' not in sys.modules and 'hydra' not in sys.modules; "
         "assert 'scipy' not in sys.modules and 'pandas' not in sys.modules; "
         "f.fit_chinchilla; f.fit_isoflop; f.fit_data_constrained; f.fit_accuracy; "
+        "f.fit_envelope; "
+        "import scaling.fit.compare; "
         "assert 'torch' not in sys.modules and 'pandas' not in sys.modules; "
-        "import scaling.analysis.tables; assert 'torch' not in sys.modules and 'hydra' not in sys.modules"
+        "import scaling.analysis.tables; "
+        "assert 'torch' not in sys.modules and 'hydra' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -6,13 +6,14 @@ of U unique tokens, the best reachable loss is
     L*(C, U) = min over N of L(N, D'(C / (k(N) N), U)),
 
 with D' the effective data of repeated tokens, D' = U + U R_D* (1 - exp(-R_D / R_D*)),
-R_D = D/U - 1 (Muennighoff et al. 2023, §3.1 eq. 5; ``scaling.fit.constrained.effective_data``,
-R_D* = 15.4 as fitted there). A lever is a finite change, not a linearisation: doubling compute
-lowers the loss by L*(C, U) - L*(2C, U) and costs C x ($ per FLOP); doubling the unique data
-lowers it by L*(C, U) - L*(C, 2U) and costs U x ($ per token). Per dollar, the larger of the two
-is the binding input, and it is called only when the 95% interval of their ratio (over the
-law's bootstrap refits) excludes 1. Each gain divided by ln 2 is the derivative
-d loss / d log C (or d log U) averaged over the doubling.
+R_D = D/U - 1 (Muennighoff et al. 2023, §3.1 eq. 5), computed by the fit layer's own
+``scaling.fit.constrained.effective_data`` with its one published constant,
+``MUENNIGHOFF_2023.R_D_star`` = 15.387756 (15.4 as rounded in the paper). A lever is a finite
+change, not a linearisation: doubling compute lowers the loss by L*(C, U) - L*(2C, U) and costs
+C x ($ per FLOP); doubling the unique data lowers it by L*(C, U) - L*(C, 2U) and costs
+U x ($ per token). Per dollar, the larger of the two is the binding input, and it is called only
+when the 95% interval of their ratio (over the law's bootstrap refits) excludes 1. Each gain
+divided by ln 2 is the derivative d loss / d log C (or d log U) averaged over the doubling.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from scaling.analysis.estimate import Estimate, Result, Undetermined, from_sampl
 from scaling.fit.allocation import FlopModel, compute_optimal
 from scaling.fit.constrained import MUENNIGHOFF_2023, effective_data
 
-R_D_STAR = MUENNIGHOFF_2023.R_D_star  # Muennighoff et al. 2023, §4 (fitted R_D* = 15.4)
+# Muennighoff et al. 2023, §3.1: R_D* fitted on their 182 runs (the fit layer's constant)
+R_D_STAR = MUENNIGHOFF_2023.R_D_star
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,9 @@ from scaling.core.validate import positive_int as _positive_int
 from scaling.core.validate import require as _require
 
 TOKENIZER_KINDS = ("byte", "bpe", "pretrained")
+# The smallest BPE vocabulary: 256 byte symbols and the end-of-document token, plus at least 3
+# merges (also checked by ``data.tokenizer.build_bpe``).
+MIN_BPE_VOCAB = 260
 DEVICES = ("cpu", "cuda", "auto")
 
 
@@ -140,7 +143,9 @@ class TokenizerConfig:
             f"{self.kind!r} is not one of {', '.join(TOKENIZER_KINDS)}",
         )
         if self.kind == "bpe":
-            _require(self.vocab_size >= 260, "tokenizer.vocab_size", "must be >= 260 for kind=bpe")
+            floor = MIN_BPE_VOCAB
+            ok = self.vocab_size >= floor
+            _require(ok, "tokenizer.vocab_size", f"must be >= {floor} for kind=bpe")
         if self.kind == "pretrained":
             _require(bool(self.name), "tokenizer.name", "is required for kind=pretrained")
 

@@ -257,6 +257,20 @@ def apply_correction(
     return CorrectionResult(kept, _stats(records, config), config, records)
 
 
+# ``produce``'s stopping rule and chunk sizes: choices, not measurements. A keep rate under
+# _MIN_KEEP_RATE (2%) means 50+ traces generated per kept one, the same ratio as the default cap
+# of _CAP_PER_TRACE (50) generated traces per asked one; it is judged only after
+# _MIN_RATE_SAMPLE (1,000) traces, when a 2% estimate has a binomial standard error of
+# sqrt(0.02 * 0.98 / 1000) = 0.44 points. A chunk asks for the expected need plus a 20% margin
+# (_CHUNK_MARGIN) so that one chunk usually suffices, and at least _MIN_CHUNK (16) traces.
+_MIN_KEEP_RATE = 0.02
+_CAP_PER_TRACE = 50
+_MIN_CAP = 2000
+_MIN_RATE_SAMPLE = 1000
+_CHUNK_MARGIN = 1.2
+_MIN_CHUNK = 16
+
+
 def produce(
     generator: BaseGenerator,
     n: int,
@@ -276,21 +290,22 @@ def produce(
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise UserError(f"produce: n={n!r} must be a non-negative integer")
-    cap = max(50 * n, 2000) if max_generated is None else max_generated
+    cap = max(_CAP_PER_TRACE * n, _MIN_CAP) if max_generated is None else max_generated
     kept: list[Example] = []
     records: list[dict[str, Any]] = []
     chunk = 0
     while len(kept) < n:
         generated = len(records)
         rate = len(kept) / generated if generated else 1.0
-        if generated >= cap or (generated >= 1000 and rate < 0.02):
+        if generated >= cap or (generated >= _MIN_RATE_SAMPLE and rate < _MIN_KEEP_RATE):
             raise UserError(
                 f"correction: mode={config.mode} kept {len(kept)} of {generated} generated "
                 f"traces (keep rate {rate:.3f}, epsilon={config.epsilon}); {n} were asked for. "
                 "Lower correction.epsilon or use mode=process_correction"
             )
         need = n - len(kept)
-        size = min(cap - generated, max(16, math.ceil(1.2 * need / max(rate, 0.02))))
+        expected = _CHUNK_MARGIN * need / max(rate, _MIN_KEEP_RATE)
+        size = min(cap - generated, max(_MIN_CHUNK, math.ceil(expected)))
         chunk_seed = derive_seed("produce", generator.name, split, int(seed), chunk)
         examples = generator.generate(size, seed=chunk_seed, split=split)
         for index, ex in enumerate(examples):

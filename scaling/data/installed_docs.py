@@ -49,6 +49,9 @@ _SKIP_DIRS = {
 _CODE_LINE = re.compile(r"^\s*(>>>|\.\.\.|\.\. |:[a-z]+:|[-=~^*+#]{3,}\s*$|\||[$%])")
 _MIN_WORDS = 6
 _MIN_LETTER_FRACTION = 0.70
+# Documents shorter than 200 characters are dropped. Measured by mining stdlib + numpy (Python
+# 3.11.7, numpy 2.4.6) without the floor: it drops 157 of 715 non-empty documents holding 0.6% of
+# the text, nearly all one-sentence module docstrings ("The asyncio package, tracking PEP 3156.").
 _MIN_DOC_CHARS = 200
 
 # installed distribution name for a top-level import name, when they differ

@@ -176,23 +176,17 @@ def data_cost(sums: dict[str, float], src: SourceConfig, traces: int, tokens: in
     }
 
 
-def build_train_stream(
+def _source_pool(
     data: DataConfig,
     tok: Tokenizer,
-    tokens_needed: int,
+    pool_target: int,
     *,
     seed: int,
-    cache_dir: str | None = None,
-    use_cache: bool = True,
-) -> TokenStream:
-    """The exact training stream of a run: ``tokens_needed`` targets (+1 input token).
-
-    ``use_cache=False`` tokenizes the sources directly instead of through the token cache
-    (same stream, byte for byte; the tests compare the two).
-    """
-    pool_target = tokens_needed + 1
-    if data.unique_tokens is not None:
-        pool_target = min(pool_target, data.unique_tokens)
+    cache_dir: str | None,
+    use_cache: bool,
+) -> tuple[list[EncodedDoc], dict[str, dict[str, Any]]]:
+    """The unique training documents of every source (``weight`` of ``pool_target`` tokens
+    each, in mixture order) and each source's provenance with what it contributed."""
     pool: list[EncodedDoc] = []
     sources: dict[str, dict[str, Any]] = {}
     for name, share in data.weights().items():
@@ -212,23 +206,53 @@ def build_train_stream(
             "exhausted": n < quota,
             **({"data_cost": data_cost(stream.stats, src, len(docs), n)} if stream.stats else {}),
         }
-    unique = sum(len(d.tokens) for d in pool)
-    rng = random.Random(derive_seed("epochs", data.name, seed))
+    return pool, sources
+
+
+def _repeat(
+    pool: list[EncodedDoc], length: int, rng: random.Random
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens and mask of ``length`` from the pool's documents, shuffled once to interleave the
+    sources and reshuffled every further epoch."""
     order = list(range(len(pool)))
     rng.shuffle(order)  # interleave the sources
     chunks_t, chunks_m, total, epoch = [], [], 0, 0
-    while total < tokens_needed + 1:
+    while total < length:
         if epoch:
             rng.shuffle(order)
         for i in order:
             chunks_t.append(pool[i].tokens)
             chunks_m.append(pool[i].mask)
             total += len(pool[i].tokens)
-            if total >= tokens_needed + 1:
+            if total >= length:
                 break
         epoch += 1
-    tokens = np.concatenate(chunks_t)[: tokens_needed + 1]
-    mask = np.concatenate(chunks_m)[: tokens_needed + 1]
+    return np.concatenate(chunks_t)[:length], np.concatenate(chunks_m)[:length]
+
+
+def build_train_stream(
+    data: DataConfig,
+    tok: Tokenizer,
+    tokens_needed: int,
+    *,
+    seed: int,
+    cache_dir: str | None = None,
+    use_cache: bool = True,
+) -> TokenStream:
+    """The exact training stream of a run: ``tokens_needed`` targets (+1 input token).
+
+    ``use_cache=False`` tokenizes the sources directly instead of through the token cache
+    (same stream, byte for byte; the tests compare the two).
+    """
+    pool_target = tokens_needed + 1
+    if data.unique_tokens is not None:
+        pool_target = min(pool_target, data.unique_tokens)
+    pool, sources = _source_pool(
+        data, tok, pool_target, seed=seed, cache_dir=cache_dir, use_cache=use_cache
+    )
+    unique = sum(len(d.tokens) for d in pool)
+    rng = random.Random(derive_seed("epochs", data.name, seed))
+    tokens, mask = _repeat(pool, tokens_needed + 1, rng)
     seen = min(unique, tokens_needed)  # distinct training tokens the run actually sees
     return TokenStream(
         tokens=tokens,

@@ -1,4 +1,8 @@
-"""Synthetic frontier-data generators with verifiers (see ``base`` for the contract).
+"""Synthetic frontier-data generators with verifiers, by name.
+
+The contract is ``example`` (what an example is), ``splits`` (ids, held-out rule, seeds) and
+``completion`` (reading a completion); ``base`` is the machinery every generator shares and
+``catalog`` names the base generators that ``retry`` can wrap.
 
 ``get(name, **params)`` returns a generator; ``names()`` lists them:
 
@@ -39,13 +43,12 @@ from scaling.data.generators.base import (
     is_heldout_uid,
     split_of,
 )
+from scaling.data.generators.catalog import BASE_GENERATORS, build
 from scaling.data.generators.igsm import IGSM
 from scaling.data.generators.retry import Retry
 from scaling.data.generators.tool_use import ToolUse
 
-_REGISTRY: dict[str, type[BaseGenerator]] = {
-    cls.name: cls for cls in (Agent, Arithmetic, IGSM, Retry, ToolUse)
-}
+_REGISTRY: dict[str, type[BaseGenerator]] = {**BASE_GENERATORS, Retry.name: Retry}
 
 __all__ = [
     "ANSWER_PREFIX",
@@ -82,10 +85,6 @@ def get(name: str, **params: Any) -> BaseGenerator:
     cls = _REGISTRY.get(name)
     if cls is None:
         raise UserError(f"generator {name!r} is unknown; known generators: {', '.join(names())}")
-    if cls is not Retry:
-        unknown = sorted(set(params) - set(cls.PARAMS))
-        if unknown:
-            raise UserError(
-                f"{name}: unknown parameter {unknown[0]!r}; allowed: {', '.join(cls.PARAMS)}"
-            )
-    return cls(**params)
+    if cls is Retry:  # takes its base's parameters; the base checks them
+        return Retry(**params)
+    return build(cls, name, params)

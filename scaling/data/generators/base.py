@@ -1,184 +1,92 @@
-"""The frontier-data contract shared by every generator: ``Example``, rendering, verifiers.
+"""The machinery every generator shares (``BaseGenerator``): split-disjoint generation by
+rejection sampling, rendering, answer and step verification, noisy continuation and correction.
 
-A frontier example is a problem (``prompt``), a process (``steps``, one line each) and a final
-answer. Every generator renders the *same* example two ways:
-
-- ``trace``:        prompt + steps + ``"A: " + answer + "\\n"`` (the process is written down);
-- ``outputs_only``: prompt + ``"A: " + answer + "\\n"`` (how the web records results).
-
-So the two renderings differ only by the process, the one variable the sweep compares
-(scaling-lab DESIGN.md section 2). The answer line is always the last line and is the only line
-that starts with ``ANSWER_PREFIX``; ``segments`` tags it ``answer`` for loss masking.
-
-Splits. A problem's id (``uid``) is sha256 of its canonical key (first 24 hex digits); a
-problem is held out iff the first 8 bytes of ``sha256(HELDOUT_SALT + uid)``, read as a big-endian
-integer, are 0 mod 10 (about 10% of every problem space). ``generate``
-draws problems and rejects the ones of the other split, so train and held-out are disjoint by
-construction, for every seed and every generator parameter that does not change the problem
-(e.g. the arithmetic answer format).
+The contract it implements is split over three modules, re-exported here: ``example`` (what an
+example is and its two renderings), ``splits`` (problem ids, the held-out rule, seeds) and
+``completion`` (reading a completion's answer and step lines).
 
 Step checking (``verify_steps``) is strict: a step is correct iff it is what a correct solver
 would write at that point *given the problem* (not merely consistent with earlier wrong steps),
 so an error that propagates makes every step it touches wrong. The back-off marker
 ``RETRY_MARKER`` retracts the previous step: it is itself correct iff the step it retracts was
 wrong, and the retracted step no longer counts as written for the steps after it.
-
-Determinism: problems come from ``random.Random`` seeded with a sha256 of (generator, split,
-seed) and are drawn with ``int(random() * n)`` (Python's Mersenne Twister and IEEE doubles are
-the same on every platform); no salted ``hash()`` and no set iteration order reaches the data
-(a test compares digests under two ``PYTHONHASHSEED`` values).
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from dataclasses import replace
+from typing import Any, ClassVar
 
 from scaling.core.errors import UserError
+from scaling.data.generators.completion import (
+    answer_line,
+    effective_lines,
+    is_marker,
+    step_lines,
+)
+from scaling.data.generators.example import (
+    ANSWER_PREFIX,
+    FORMS,
+    RETRY_MARKER,
+    ROLES,
+    SPLITS,
+    TRACE_BYTE_BUDGET,
+    Example,
+    Generator,
+    check_example,
+    make_example,
+)
+from scaling.data.generators.splits import (
+    HELDOUT_MODULUS,
+    HELDOUT_SALT,
+    derive_seed,
+    is_heldout,
+    is_heldout_uid,
+    problem_uid,
+    split_of,
+)
 
-ANSWER_PREFIX = "A: "
-RETRY_MARKER = "WAIT, that step is wrong."
-FORMS = ("trace", "outputs_only")
-SPLITS = ("train", "heldout")
-ROLES = ("prompt", "trace", "answer")
-HELDOUT_SALT = "scaling-lab/heldout/v1/"
-HELDOUT_MODULUS = 10
-TRACE_BYTE_BUDGET = 256
+__all__ = [
+    "ANSWER_PREFIX",
+    "FORMS",
+    "HELDOUT_MODULUS",
+    "HELDOUT_SALT",
+    "RETRY_MARKER",
+    "ROLES",
+    "SPLITS",
+    "TRACE_BYTE_BUDGET",
+    "BaseGenerator",
+    "Example",
+    "Generator",
+    "answer_line",
+    "check_example",
+    "derive_seed",
+    "effective_lines",
+    "is_heldout",
+    "is_heldout_uid",
+    "is_marker",
+    "make_example",
+    "pick_distinct",
+    "problem_uid",
+    "split_of",
+    "step_lines",
+]
 
-# Rejection sampling limits: a duplicate draw is redrawn (same difficulty) up to
-# _DUPLICATE_REDRAWS times before the difficulty counts as used up and duplicates are accepted;
-# a split with no problem at all after _MAX_DRAWS consecutive draws is an error.
+# Rejection sampling limits. A duplicate draw is redrawn (same difficulty) up to
+# _DUPLICATE_REDRAWS times before the difficulty counts as used up and duplicates are accepted:
+# 16 repeats in a row happen with probability f**16 once a fraction f of the space has been drawn
+# (3% at f = 0.8, 0.03% at f = 0.6), so a space is declared used up only when nearly exhausted.
+# A split with no problem after _MAX_DRAWS consecutive draws is an error: a 1-in-10 split misses
+# every one of 20,000 draws with probability 0.9**20000 (below 1e-900), and the draws cost at
+# most 0.3 s (measured: 20,000 ``_sample`` calls at each generator's largest difficulty, igsm
+# slowest). _CORRUPT_TRIES: ``corrupt_step`` gives up after 32 candidates; measured on 5,000
+# default examples per generator (every step corrupted once, 10,000-17,000 steps each), the
+# first candidate was always accepted.
 _DUPLICATE_REDRAWS = 16
 _MAX_DRAWS = 20_000
-
-
-@dataclass(frozen=True)
-class Example:
-    """One problem with its process and answer; see the module docstring for the renderings.
-
-    ``uid`` is the hashed canonical problem key (train/held-out disjointness); ``steps`` are
-    lines ending in ``"\\n"`` (possibly none); ``answer`` has no marker and no newline;
-    ``meta`` is JSON-serialisable and holds at least ``generator``, ``difficulty`` and
-    ``problem`` (the structured problem the verifiers recompute the gold process from).
-    """
-
-    uid: str
-    prompt: str
-    steps: tuple[str, ...]
-    answer: str
-    meta: dict
-
-
-def make_example(uid: str, prompt: str, steps: tuple[str, ...], answer: str, meta: dict) -> Example:
-    """``Example(uid, prompt, steps, answer, meta)`` without the frozen-dataclass ``__init__``
-    (five ``object.__setattr__`` calls), for the generators' hot loops; an equal object."""
-    ex = object.__new__(Example)
-    ex.__dict__.update(uid=uid, prompt=prompt, steps=steps, answer=answer, meta=meta)
-    return ex
-
-
-@runtime_checkable
-class Generator(Protocol):
-    """What the training and evaluation code relies on (see ``BaseGenerator``)."""
-
-    name: str
-
-    def generate(
-        self, n: int, seed: int, split: str = "train", difficulty: int | None = None
-    ) -> list[Example]: ...
-
-    def render(self, example: Example, form: str = "trace") -> str: ...
-
-    def segments(self, example: Example, form: str = "trace") -> list[tuple[str, str]]: ...
-
-    def verify(self, example: Example, completion: str) -> bool: ...
-
-    def verify_steps(self, example: Example, completion: str) -> list[bool]: ...
-
-
-def derive_seed(*parts: object) -> int:
-    """A 63-bit seed from any parts, identical in every process (sha256, never ``hash``)."""
-    digest = hashlib.sha256("/".join(str(p) for p in parts).encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
-
-
-def problem_uid(key: str) -> str:
-    """The stable id of a problem: the first 96 bits of sha256 of its canonical key, in hex."""
-    return hashlib.sha256(key.encode()).hexdigest()[:24]
-
-
-def is_heldout_uid(uid: str) -> bool:
-    """Held-out iff ``int(sha256(HELDOUT_SALT + uid)[:8 bytes]) % 10 == 0`` (1 problem in 10)."""
-    digest = hashlib.sha256((HELDOUT_SALT + uid).encode()).digest()
-    return int.from_bytes(digest[:8], "big") % HELDOUT_MODULUS == 0
-
-
-def is_heldout(example: Example) -> bool:
-    """Whether ``example``'s problem belongs to the held-out split (any generator)."""
-    return is_heldout_uid(example.uid)
-
-
-def split_of(example: Example) -> str:
-    """``"heldout"`` or ``"train"``: the split ``example``'s problem belongs to."""
-    return "heldout" if is_heldout(example) else "train"
-
-
-def answer_line(completion: str) -> str | None:
-    """The text after ``"A: "`` on the first line that starts with it, or None.
-
-    A last line without its newline counts as a line (a completion may stop at end-of-text).
-    """
-    if not isinstance(completion, str):
-        return None
-    start = 0
-    n = len(completion)
-    while start <= n:
-        end = completion.find("\n", start)
-        if end < 0:
-            end = n
-        if completion.startswith(ANSWER_PREFIX, start, end):
-            return completion[start + len(ANSWER_PREFIX) : end]
-        start = end + 1
-    return None
-
-
-def step_lines(completion: str) -> list[str]:
-    """The lines of ``completion`` before its first answer line (without newlines).
-
-    An unterminated last line is kept (a truncated step); a trailing empty string is not.
-    """
-    if not isinstance(completion, str):
-        return []
-    lines = completion.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    out = []
-    for line in lines:
-        if line.startswith(ANSWER_PREFIX):
-            break
-        out.append(line)
-    return out
-
-
-def is_marker(line: str) -> bool:
-    """Whether a step line is the back-off marker (``RETRY_MARKER``)."""
-    return line.strip() == RETRY_MARKER
-
-
-def effective_lines(lines: Sequence[str]) -> list[str]:
-    """Step lines with every marker and the line it retracts removed (newlines stripped)."""
-    out: list[str] = []
-    for raw in lines:
-        line = raw.rstrip("\n")
-        if is_marker(line):
-            if out:
-                out.pop()
-        else:
-            out.append(line)
-    return out
+_CORRUPT_TRIES = 32
 
 
 def pick_distinct(rand: Any, items: Sequence[Any], k: int) -> list[Any]:
@@ -192,26 +100,57 @@ def pick_distinct(rand: Any, items: Sequence[Any], k: int) -> list[Any]:
     return pool[:k]
 
 
-def check_example(example: Example, budget: int | None = None) -> None:
-    """Raise AssertionError unless ``example`` satisfies the format contract (used by tests)."""
-    assert example.prompt.endswith("\n") and example.prompt.strip(), example
-    assert "\n" not in example.answer and example.answer == example.answer.strip(), example
-    for step in example.steps:
-        assert step.endswith("\n") and step.count("\n") == 1 and step.strip(), step
-        assert not step.startswith(ANSWER_PREFIX), step
-    for line in example.prompt.split("\n"):
-        assert not line.startswith(ANSWER_PREFIX), example.prompt
-    assert isinstance(example.meta.get("generator"), str)
-    assert isinstance(example.meta.get("difficulty"), int)
-    if budget is not None:
-        text = example.prompt + "".join(example.steps) + ANSWER_PREFIX + example.answer + "\n"
-        assert len(text.encode()) <= budget, (len(text.encode()), text)
-
-
 def _as_int(value: Any, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise UserError(f"{field}={value!r}: must be an integer in [{low}, {high}]")
     return value
+
+
+class _Draws:
+    """The rejection sampler of one ``generate`` call: problems of one split, distinct within
+    the call per difficulty until that difficulty's space is used up (see ``generate``)."""
+
+    def __init__(self, sample: Any, rng: random.Random, want_heldout: bool) -> None:
+        self.sample = sample
+        self.rng = rng
+        self.want_heldout = want_heldout
+        self.seen: set[str] = set()  # keys accepted in this call
+        self.used_up: set[int] = set()  # difficulties whose space ran out in this call
+        self.split_cache: dict[str, str | None] = {}  # key -> uid if in this split, else None
+
+    def draw(self, d: int, name: str, split: str) -> tuple[str, str, Any]:
+        """(uid, key, problem) of the next accepted problem at difficulty ``d``."""
+        seen, used_up, split_cache = self.seen, self.used_up, self.split_cache
+        sample, rng = self.sample, self.rng
+        duplicates = 0
+        draws = 0
+        while True:
+            draws += 1
+            if draws > _MAX_DRAWS:
+                raise UserError(
+                    f"{name}: no {split} problem found in {_MAX_DRAWS} draws at "
+                    f"difficulty={d}; the problem space is too small for this split"
+                )
+            key, problem = sample(rng, d)
+            if key in seen:
+                if d not in used_up:
+                    duplicates += 1
+                    if duplicates <= _DUPLICATE_REDRAWS:
+                        continue
+                    used_up.add(d)
+                uid = split_cache[key]
+                break
+            if key in split_cache:
+                uid = split_cache[key]
+            else:
+                uid = problem_uid(key)
+                if is_heldout_uid(uid) != self.want_heldout:
+                    uid = None
+                split_cache[key] = uid
+            if uid is not None:
+                break
+        seen.add(key)
+        return uid, key, problem
 
 
 class BaseGenerator:
@@ -295,6 +234,20 @@ class BaseGenerator:
         difficulty's space counts as used up for the rest of the call and its problems repeat
         (e.g. the 100 one-digit additions, ~90 of them in the train split).
         """
+        fixed = self._generate_difficulty(n, split, difficulty)
+        rng = random.Random(derive_seed(self.name, split, int(seed)))
+        draws = _Draws(self._sample, rng, split == "heldout")
+        mixture = self._mixture
+        rand = rng.random
+        out: list[Example] = []
+        while len(out) < n:
+            d = fixed if fixed is not None else mixture[int(rand() * len(mixture))]
+            uid, key, problem = draws.draw(d, self.name, split)
+            out.append(self._build(uid, key, problem, d))
+        return out
+
+    def _generate_difficulty(self, n: int, split: str, difficulty: int | None) -> int | None:
+        """Check ``generate``'s arguments; the fixed difficulty of the call (None: the mixture)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise UserError(f"{self.name}.generate: n={n!r} must be a non-negative integer")
         if split not in SPLITS:
@@ -302,48 +255,7 @@ class BaseGenerator:
         lo, hi = self.DIFFICULTY_RANGE
         if difficulty is not None:
             difficulty = _as_int(difficulty, f"{self.name}.difficulty", lo, hi)
-        fixed = difficulty if difficulty is not None else self.difficulty
-        want_heldout = split == "heldout"
-        rng = random.Random(derive_seed(self.name, split, int(seed)))
-        seen: set[str] = set()  # keys accepted in this call
-        used_up: set[int] = set()  # difficulties whose space ran out in this call
-        split_cache: dict[str, str | None] = {}  # key -> uid if in this split, else None
-        sample = self._sample
-        mixture = self._mixture
-        rand = rng.random
-        out: list[Example] = []
-        while len(out) < n:
-            d = fixed if fixed is not None else mixture[int(rand() * len(mixture))]
-            duplicates = 0
-            draws = 0
-            while True:
-                draws += 1
-                if draws > _MAX_DRAWS:
-                    raise UserError(
-                        f"{self.name}: no {split} problem found in {_MAX_DRAWS} draws at "
-                        f"difficulty={d}; the problem space is too small for this split"
-                    )
-                key, problem = sample(rng, d)
-                if key in seen:
-                    if d not in used_up:
-                        duplicates += 1
-                        if duplicates <= _DUPLICATE_REDRAWS:
-                            continue
-                        used_up.add(d)
-                    uid = split_cache[key]
-                    break
-                if key in split_cache:
-                    uid = split_cache[key]
-                else:
-                    uid = problem_uid(key)
-                    if is_heldout_uid(uid) != want_heldout:
-                        uid = None
-                    split_cache[key] = uid
-                if uid is not None:
-                    break
-            seen.add(key)
-            out.append(self._build(uid, key, problem, d))
-        return out
+        return difficulty if difficulty is not None else self.difficulty
 
     # ---- rendering -----------------------------------------------------------------------
     def segments(self, example: Example, form: str = "trace") -> list[tuple[str, str]]:
@@ -430,7 +342,7 @@ class BaseGenerator:
         if is_marker(lines[i]):
             raise ValueError(f"{self.name}: step {i} is the back-off marker")
         prior = effective_lines(lines[:i])
-        for _ in range(32):
+        for _ in range(_CORRUPT_TRIES):
             wrong = self._corrupt(example, prior, lines[i], rng)
             if (
                 wrong
