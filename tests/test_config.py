@@ -19,16 +19,32 @@ def _options(group):
 
 def test_default_composes_and_validates(compose):
     run = to_run_config(compose())
-    assert isinstance(run, RunConfig)
+    # the defaults list of configs/train.yaml
+    assert (run.name, run.model.name, run.data.name) == ("default", "s", "web")
+    assert (run.tokenizer.kind, run.logger.kind) == ("byte", "none")
+    assert run.budget.convention == "6N_attn"
     assert run.data.eval_domain in run.eval.domains
     assert run.model.d_ff == 4 * run.model.d_model
 
 
 @pytest.mark.parametrize("group", GROUPS)
 def test_every_group_option_composes(compose, group):
+    """Each option builds a RunConfig that carries the option file's own values (scalars;
+    null ones are derived, e.g. d_ff = 4 d_model)."""
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
     for option in _options(group):
         run = to_run_config(compose([f"{group}={option}"]))
-        assert isinstance(run, RunConfig), (group, option)
+        section = getattr(run, group)
+        values = OmegaConf.load(CONFIG_DIR / group / f"{option}.yaml")
+        scalars = {
+            k: v
+            for k, v in values.items()
+            if k != "defaults" and v is not None and not isinstance(v, DictConfig | ListConfig)
+        }
+        assert scalars, (group, option)
+        for key, value in scalars.items():
+            assert getattr(section, key) == value, (group, option, key)
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
@@ -60,9 +76,29 @@ def test_bad_enum_names_field_and_allowed(compose):
 
 
 def test_type_error_from_omegaconf_is_one_line(compose):
-    with pytest.raises(Exception) as info:
+    """A value of the wrong type is refused by the schema when Hydra merges the override: one
+    line naming the override, caused by OmegaConf's error naming the key and the type."""
+    from hydra.errors import ConfigCompositionException
+    from omegaconf.errors import ValidationError
+
+    with pytest.raises(
+        ConfigCompositionException, match=r"^Error merging override model\.d_model=wide$"
+    ) as info:
         to_run_config(compose(["model.d_model=wide"]))
-    assert "d_model" in str(info.value) and "\n" not in str(info.value)
+    assert "\n" not in str(info.value)
+    cause = info.value.__cause__
+    assert isinstance(cause, ValidationError) and cause.full_key == "model.d_model"
+    assert "'wide'" in str(cause) and "Integer" in str(cause)
+
+
+def test_omegaconf_error_while_building_is_one_user_error_line(compose):
+    """An OmegaConf error raised by to_run_config itself becomes one UserError line that
+    starts with the key."""
+    cfg = compose()
+    cfg.model.name = "???"  # OmegaConf's missing value: composes, fails when built
+    with pytest.raises(UserError, match=r"^model\.name: .*missing mandatory value: name$") as info:
+        to_run_config(cfg)
+    assert "\n" not in str(info.value)
 
 
 def test_run_id_ignores_runtime_and_logger_but_not_science():

@@ -92,32 +92,21 @@ def test_quickstart_window_keeps_a_bracket_at_every_budget(compose):
 def test_sweep_trains_only_the_window_and_status_lists_the_rest(tmp_path, data_cache):
     """A 2x2 toy multirun with grid.max_tokens_per_param=5 drops xxxs at 6e8 (9.1 tokens per
     parameter): three runs train, status shows the fourth as skipped with its reason."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     from scaling.analysis import results
+    from tests.helpers import run_cli
     from tests.test_launchers import SMALL
 
-    bin_dir = Path(sys.executable).parent
     out = tmp_path / "runs"
-    env = {**os.environ, "WANDB_MODE": "disabled", "SCALING_CACHE_DIR": data_cache}
-    cmd = [str(bin_dir / "scaling-train"), "-m", f"runtime.out_dir={out}", *SMALL]
-    proc = subprocess.run(
+    cmd = ["scaling-train", "-m", f"runtime.out_dir={out}", *SMALL]
+    proc = run_cli(
         [*cmd, "grid.max_tokens_per_param=5", "hydra/launcher=local"],
-        capture_output=True,
-        text=True,
-        env=env,
+        cache=data_cache,
         timeout=300,
+        check=True,
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stderr.count("outside the grid window") == 1
     df = results.load(out)
     assert len(df) == 3 and not ((df.model == "xxxs") & (df.budget_flops == 6e8)).any()
-    status = subprocess.run(
-        [str(bin_dir / "scaling"), "status", str(out)], capture_output=True, text=True, env=env
-    )
-    assert status.returncode == 0, status.stderr
+    status = run_cli(["scaling", "status", str(out)], cache=data_cache, timeout=120, check=True)
     assert "4 runs: 3 done, 1 skipped" in status.stdout
     assert "tokens/param > grid.max_tokens_per_param=5" in status.stdout
