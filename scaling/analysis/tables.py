@@ -289,8 +289,11 @@ def _quality_rows(result: Any) -> list[tuple[str, str, str]]:
             rows.append(("  rel. err. N_opt", _fmt(h.n_opt_rel_error), ""))
     for c, why in (getattr(result, "excluded", None) or {}).items():
         rows.append((f"excluded C={c:.3g}", why, ""))
-    for m in getattr(result, "used", None) or ():
-        rows.append((f"minimum C={m.flops:.3g}", _minimum_text(m), ""))
+    from scaling.fit.isoflop import IsoFlopFit
+
+    if isinstance(result, IsoFlopFit):  # (an envelope's ``used`` is an array of points)
+        for m in result.used:
+            rows.append((f"minimum C={m.flops:.3g}", _minimum_text(m), ""))
     return rows
 
 

@@ -15,8 +15,9 @@ Laws (each formula cites its source in its docstring):
 - ``fit_power_law``, ``holdout_check``. Tables of runs (file I/O) are read and fitted by
   ``scaling.analysis.tables``.
 
-Importing ``scaling.fit`` loads numpy only; scipy and pandas are imported when a function that
-needs them is first used (attribute access loads the submodule).
+Importing ``scaling.fit`` loads numpy only; scipy is imported when a function that needs it is
+first used (attribute access loads the submodule), and pandas never is (fits take arrays or
+columns by name; tables of runs are read in ``scaling.analysis.tables``).
 """
 
 from __future__ import annotations

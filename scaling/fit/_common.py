@@ -1,8 +1,11 @@
-"""Small shared pieces: input checks, the Huber loss, R^2, percentile intervals, JSON conversion."""
+"""Small shared pieces: input checks, the Huber loss, R^2, percentile intervals, JSON conversion,
+and the one log-space bisection of the fit layer (``bisect_log``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -93,3 +96,62 @@ def scalar_or_array(x: np.ndarray, like: Any) -> float | np.ndarray:
     """Return a Python float when the input ``like`` (or broadcast of inputs) was a scalar."""
     nd = like.nd if isinstance(like, np.broadcast) else np.ndim(like)
     return float(x) if nd == 0 else x
+
+
+@dataclass(frozen=True)
+class Solve:
+    """A root found by ``bisect_log``, or why there is none in the window."""
+
+    value: float  # NaN when not found
+    status: str  # "ok", "below_window" (reached before lo), "unreachable" (not by hi)
+
+
+# Width of the final bracket in log x: x to 1e-7 relative. Every f solved here is a
+# compute-optimal quantity whose inner minimisation over N stops at 1e-7 in log N
+# (``scaling.fit.allocation.compute_optimal``, xatol), so a finer bracket would only chase that
+# optimiser's rounding; 1e-7 is also far below the bootstrap spread of any fitted law.
+BISECT_LOG_TOL = 1e-7
+
+
+def bisect_log(
+    f: Callable[[float], float],
+    target: float,
+    lo: float,
+    hi: float,
+    *,
+    rising: bool,
+    tol: float = BISECT_LOG_TOL,
+) -> Solve:
+    """x in [lo, hi] with f(x) = target for a monotone f (``rising`` or falling), by bisection
+    in log x: the one root-find of the fit layer for "at which compute (or size) does this
+    monotone quantity reach a target".
+
+    The window ends are evaluated first: ``status`` is "below_window" when f has already
+    reached ``target`` at ``lo``, "unreachable" when it has not by ``hi`` (or f is not finite
+    there), and "ok" otherwise, with ``value`` the midpoint of the last bracket once its width in
+    log x is below ``tol`` (default ``BISECT_LOG_TOL`` = 1e-7: x to 1e-7 relative, see there
+    for why). Bisection rather than a faster bracketing method: f need only be monotone, not
+    smooth (compute-optimal frontiers are minima of bounded searches), and the bracket
+    halves every step whatever f does. The 100-step cap is never the stop in practice: a
+    window of 1e3-1e30 (``scaling.fit.allocation.C_WINDOW``, 62 in log) takes 30 halvings.
+    """
+    a, b = math.log(lo), math.log(hi)
+    fa, fb = f(lo), f(hi)
+    if not (math.isfinite(fa) and math.isfinite(fb)):
+        return Solve(math.nan, "unreachable")
+    before = fa >= target if rising else fa <= target
+    after = fb >= target if rising else fb <= target
+    if before:
+        return Solve(math.nan, "below_window")
+    if not after:
+        return Solve(math.nan, "unreachable")
+    for _ in range(100):
+        m = 0.5 * (a + b)
+        v = f(math.exp(m))
+        if (v < target) == rising:
+            a = m
+        else:
+            b = m
+        if b - a < tol:
+            break
+    return Solve(math.exp(0.5 * (a + b)), "ok")

@@ -135,8 +135,6 @@ def fit_accuracy(
     [min(0, min acc), max acc], ceiling within [min acc, max(1, max acc)]).
     Sigmoid in loss: Bhagia et al. 2024 (arXiv:2412.04403); in log compute: Owen 2024.
     """
-    from scipy.optimize import least_squares
-
     if against not in AGAINST:
         raise UserError(f"against: allowed values are {list(AGAINST)}, got {against!r}")
     xv = positive_array("flops" if against == "log_flops" else "loss", x)
@@ -147,47 +145,10 @@ def fit_accuracy(
     if floor is not None and ceiling is not None and not floor < ceiling:
         raise UserError(f"floor ({floor}) must be below ceiling ({ceiling})")
     z = np.log10(xv) if against == "log_flops" else xv
-    s = 1.0 if against == "log_flops" else -1.0
-    zs = float(np.std(z)) or 1.0
-    lo_acc, hi_acc = float(acc.min()), float(acc.max())
-
-    def unpack(p: np.ndarray) -> tuple[float, float, float, float]:
-        i = 2
-        fl = floor
-        ce = ceiling
-        if fl is None:
-            fl = p[i]
-            i += 1
-        if ce is None:
-            ce = p[i]
-        return float(p[0]), float(math.exp(p[1])), float(fl), float(ce)
-
-    def resid(p: np.ndarray) -> np.ndarray:
-        x0, k, fl, ce = unpack(p)
-        return fl + (ce - fl) * sigmoid(s * k * (z - x0)) - acc
-
-    lower = [-np.inf, math.log(1e-3 / zs)]
-    upper = [np.inf, math.log(1e3 / zs)]
-    extra0 = []
-    if floor is None:
-        lower.append(min(0.0, lo_acc))
-        upper.append(hi_acc)
-        extra0.append(min(0.0, lo_acc) if lo_acc >= 0 else lo_acc)
-    if ceiling is None:
-        lower.append(lo_acc)
-        upper.append(max(1.0, hi_acc))
-        extra0.append(max(1.0, hi_acc))
-    best = None
-    for q in (0.1, 0.3, 0.5, 0.7, 0.9):
-        for kk in (0.3, 1.0, 3.0, 10.0):
-            p0 = np.array([float(np.quantile(z, q)), math.log(kk / zs), *extra0])
-            p0 = np.clip(p0, np.array(lower) + 1e-9, np.array(upper) - 1e-9)
-            r = least_squares(resid, p0, bounds=(lower, upper), method="trf")
-            if best is None or r.cost < best.cost:
-                best = r
-    assert best is not None
-    x0, k, fl, ce = unpack(best.x)
-    res = resid(best.x)
+    model = _Model(z, acc, 1.0 if against == "log_flops" else -1.0, floor, ceiling)
+    best = _best_start(model)
+    x0, k, fl, ce = model.unpack(best.x)
+    res = model.resid(best.x)
     return SigmoidFit(
         against=against,
         k=k,
@@ -201,3 +162,68 @@ def fit_accuracy(
         ceiling_fitted=ceiling is None,
         residuals=-res,
     )
+
+
+class _Model:
+    """The sigmoid's residuals in the free numbers p = (x0, log k[, floor][, ceiling])."""
+
+    def __init__(
+        self, z: np.ndarray, acc: np.ndarray, s: float, floor: float | None, ceiling: float | None
+    ) -> None:
+        self.z, self.acc, self.s, self.floor, self.ceiling = z, acc, s, floor, ceiling
+
+    def unpack(self, p: np.ndarray) -> tuple[float, float, float, float]:
+        """(x0, k, floor, ceiling) from p, the fixed floor and ceiling filled in."""
+        i = 2
+        fl = self.floor
+        ce = self.ceiling
+        if fl is None:
+            fl = p[i]
+            i += 1
+        if ce is None:
+            ce = p[i]
+        return float(p[0]), float(math.exp(p[1])), float(fl), float(ce)
+
+    def resid(self, p: np.ndarray) -> np.ndarray:
+        """Predicted minus observed accuracy."""
+        x0, k, fl, ce = self.unpack(p)
+        return fl + (ce - fl) * sigmoid(self.s * k * (self.z - x0)) - self.acc
+
+
+# Multi-start settings (chosen, not tuned): starts at x0 = the 10-90% quantiles of z and slopes
+# k of 0.3-10 per standard deviation of z; k is bounded to [1e-3, 1e3] per standard deviation
+# (flatter is no sigmoid over the data, steeper a step between two points). Starts are kept
+# 1e-9 inside the bounds, which least_squares requires strictly.
+_START_QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
+_START_SLOPES = (0.3, 1.0, 3.0, 10.0)
+
+
+def _best_start(model: _Model) -> Any:
+    """The lowest-cost scipy.optimize.least_squares result (trust region reflective, within
+    bounds) over the grid of starts."""
+    from scipy.optimize import least_squares
+
+    z, acc = model.z, model.acc
+    zs = float(np.std(z)) or 1.0
+    lo_acc, hi_acc = float(acc.min()), float(acc.max())
+    lower = [-np.inf, math.log(1e-3 / zs)]
+    upper = [np.inf, math.log(1e3 / zs)]
+    extra0 = []
+    if model.floor is None:
+        lower.append(min(0.0, lo_acc))
+        upper.append(hi_acc)
+        extra0.append(min(0.0, lo_acc) if lo_acc >= 0 else lo_acc)
+    if model.ceiling is None:
+        lower.append(lo_acc)
+        upper.append(max(1.0, hi_acc))
+        extra0.append(max(1.0, hi_acc))
+    best = None
+    for q in _START_QUANTILES:
+        for kk in _START_SLOPES:
+            p0 = np.array([float(np.quantile(z, q)), math.log(kk / zs), *extra0])
+            p0 = np.clip(p0, np.array(lower) + 1e-9, np.array(upper) - 1e-9)
+            r = least_squares(model.resid, p0, bounds=(lower, upper), method="trf")
+            if best is None or r.cost < best.cost:
+                best = r
+    assert best is not None
+    return best

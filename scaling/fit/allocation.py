@@ -12,7 +12,9 @@ N_opt, D_opt, the data wall and every compute-to-match at compute the runs never
 sampled N range k is held at the nearest sampled value, and every result says whether it lies
 outside (``extrapolated``). ``compute_optimal`` minimises L(N, C / (k(N) N)) over N numerically.
 ``FlopModel.six_nd()`` is the plain C = 6 N D of Hoffmann et al.'s closed forms (k = 6).
-Numpy only.
+``compute_to_match`` and ``compute_at_tokens`` solve for C inside ``C_WINDOW`` with the fit
+layer's one log-space bisection, ``scaling.fit._common.bisect_log`` (re-exported here).
+Numpy only (scipy for the bounded minimisation over N).
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from scaling.fit._common import ArrayLike, positive_array, same_length
+from scaling.fit._common import (  # Solve, bisect_log: re-exported for the callers of the solves
+    ArrayLike,
+    Solve,
+    bisect_log,
+    positive_array,
+    same_length,
+)
 
 
 class Law(Protocol):
@@ -139,6 +147,7 @@ def compute_optimal(law: Law, C: float, fm: FlopModel) -> Allocation:
             v = float(law.predict(n, float(fm.tokens(n, c))))
         return v if math.isfinite(v) else math.inf
 
+    # xatol 1e-7 in log N: N_opt to 1e-7 relative (chosen: far below any fitted law's spread)
     best = minimize_scalar(f, bounds=(lo, hi), method="bounded", options={"xatol": 1e-7})
     n_opt = math.exp(float(best.x))
     n_lo, n_hi = fm.n_range
@@ -152,38 +161,6 @@ def frontier_loss(law: Law, C: float, fm: FlopModel) -> float:
     return compute_optimal(law, C, fm).loss
 
 
-@dataclass(frozen=True)
-class Solve:
-    """A root found by bisection in log C, or why there is none in the window."""
-
-    value: float  # NaN when not found
-    status: str  # "ok", "below_window" (reached before c_lo), "unreachable" (not by c_hi)
-
-
-def _bisect(f: Any, target: float, lo: float, hi: float, rising: bool) -> Solve:
-    """C in [lo, hi] with f(C) = target for a monotone f (rising or falling), log bisection."""
-    a, b = math.log(lo), math.log(hi)
-    fa, fb = f(lo), f(hi)
-    if not (math.isfinite(fa) and math.isfinite(fb)):
-        return Solve(math.nan, "unreachable")
-    before = fa >= target if rising else fa <= target
-    after = fb >= target if rising else fb <= target
-    if before:
-        return Solve(math.nan, "below_window")
-    if not after:
-        return Solve(math.nan, "unreachable")
-    for _ in range(100):
-        m = 0.5 * (a + b)
-        v = f(math.exp(m))
-        if (v < target) == rising:
-            a = m
-        else:
-            b = m
-        if b - a < 1e-7:  # C to 1e-7 relative
-            break
-    return Solve(math.exp(0.5 * (a + b)), "ok")
-
-
 # Compute window of every solve: 1e3 FLOPs (nothing trains below) to 1e30 (five orders beyond the
 # largest training runs reported to date, ~1e26). A root outside it is reported as such, never as
 # the window's edge.
@@ -192,10 +169,10 @@ C_WINDOW = (1e3, 1e30)
 
 def compute_to_match(law: Law, loss: float, fm: FlopModel) -> Solve:
     """C at which the law's compute-optimal frontier falls to ``loss``."""
-    return _bisect(lambda c: frontier_loss(law, c, fm), loss, *C_WINDOW, rising=False)
+    return bisect_log(lambda c: frontier_loss(law, c, fm), loss, *C_WINDOW, rising=False)
 
 
 def compute_at_tokens(law: Law, tokens: float, fm: FlopModel) -> Solve:
     """C at which the compute-optimal token count D_opt(C) reaches ``tokens`` (the data wall
     of a pool of that many unique tokens)."""
-    return _bisect(lambda c: compute_optimal(law, c, fm).d_opt, tokens, *C_WINDOW, rising=True)
+    return bisect_log(lambda c: compute_optimal(law, c, fm).d_opt, tokens, *C_WINDOW, rising=True)

@@ -70,7 +70,9 @@ class HoldoutResult:
 
 
 def _largest_model_split(N: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
-    """Boolean mask of the runs of the largest model (N within ``rtol`` of the maximum)."""
+    """Boolean mask of the runs of the largest model (N within ``rtol`` of the maximum; 1e-6
+    absorbs the rounding of parameter counts recorded as decimal text, as for FLOP budgets in
+    ``scaling.fit.isoflop.budgets``)."""
     threshold = N.max() * (1 - rtol)
     return threshold <= N
 
@@ -88,7 +90,7 @@ def holdout_chinchilla(
     predict its loss."""
     test = _largest_model_split(N)
     train = ~test
-    if train.sum() < 5:
+    if train.sum() < 5:  # the law's five parameters (Hoffmann et al. 2022, eq. 2)
         raise UserError("holdout: fewer than 5 points remain without the largest model")
     wt = None if w is None else w[train]
     fit = refit(N[train], D[train], L[train], weights=wt, **fit_kw)

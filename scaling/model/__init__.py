@@ -1,2 +1,1 @@
-"""The decoder-only transformer (``transformer``), nanoGPT-style, with shape comments.
-"""
+"""The decoder-only transformer (``transformer``), nanoGPT-style, with shape comments."""

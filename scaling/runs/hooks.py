@@ -154,5 +154,3 @@ def truncate_metrics(path: Path, step: int) -> None:
             if rec.get("step", 0) <= step:
                 keep.append(json.dumps(rec) + "\n")
     io.atomic_write_text(path, "".join(keep))
-
-

@@ -52,5 +52,3 @@ def run_id(config: dict[str, Any]) -> str:
     )
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
     return f"{safe}-{config_hash(config)[:10]}"
-
-

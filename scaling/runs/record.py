@@ -190,5 +190,3 @@ def flatten_result(rec: dict[str, Any]) -> dict[str, Any]:
     for k, v in rec.get("data_cost", {}).items():
         row[f"data_cost_{k}"] = v
     return row
-
-

@@ -62,5 +62,3 @@ def scan(sweep_dir: Path) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-

@@ -13,7 +13,7 @@ from scaling.core.errors import UserError
 from scaling.data import tokenizer as bpe
 from scaling.data.tokenizer import build_tokenizer
 from scaling.tokenizers.bpe import byte_alphabet
-from tests.test_external import make_txt_folder, prose
+from tests.unit.data.test_external import make_txt_folder, prose
 
 TRICKY = [
     "",

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from scaling.cli.main import main
+from tests.conftest import ANCHORS
 
-ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "anchors"
 EPOCH = ANCHORS / "epoch_chinchilla_svg_extracted_data.csv"
 
 

@@ -22,8 +22,9 @@ from scaling.core.errors import UserError
 from scaling.data import external
 from scaling.data.external import hf as external_hf
 from scaling.data.sources import open_source
+from tests.conftest import REPO
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = REPO / "configs"
 _VOCAB = (
     "the of and to in that is was he for it with as his on be at by had are but from or have "
     "an they which one were her all she there would their we him been has when who will more "

@@ -14,7 +14,6 @@ Published numbers used here (see scaling/fit docstrings for the sources):
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,8 +30,8 @@ from scaling.fit import (
     fit_power_law,
 )
 from scaling.fit._common import huber
+from tests.conftest import ANCHORS
 
-ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "anchors"
 BESIROGLU_SE = {"E": 0.03, "A": 124.58, "B": 1293.23, "alpha": 0.02, "beta": 0.02}
 
 

@@ -11,7 +11,6 @@ R_D* = 95, so the checks are on the objective, R^2 and the intervals, not on the
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,10 +19,9 @@ import pytest
 from scaling.analysis.tables import format_table
 from scaling.fit import MUENNIGHOFF_2023, MUENNIGHOFF_2023_BASE, fit_data_constrained
 from scaling.fit._common import huber
+from tests.conftest import ANCHORS
 
-ANCHOR = (
-    Path(__file__).resolve().parents[2] / "shared" / "anchors" / "datablations_default_fit_runs.csv"
-)
+ANCHOR = ANCHORS / "datablations_default_fit_runs.csv"
 PAPER_OBJECTIVE = 0.0158259  # notebook "Min Loss" 0.015825937
 PAPER_R2 = 0.772
 PAPER_R_D, PAPER_R_N = 15.387756, 5.309743

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +18,8 @@ from scaling.fit.isoflop import (
     MIN_POINTS_EACH_SIDE,
     fit_varpro_surface,
 )
+from tests.conftest import ANCHORS
 
-ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "anchors"
 POINTS = ANCHORS / "porian2024_isoflop_points.csv"
 EXPONENTS = ANCHORS / "porian2024_exponent_fits.csv"
 BUDGETS = np.geomspace(1e18, 1e22, 6)

@@ -16,7 +16,6 @@ import dataclasses
 import itertools
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,8 +40,8 @@ from scaling.fit.compare import (
     profile_sigma,
 )
 from scaling.fit.parametric import BESIROGLU_2024, HOFFMANN_2022, ChinchillaLaw, fit_chinchilla
+from tests.conftest import ANCHORS
 
-ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "anchors"
 TRUE = ChinchillaLaw(E=1.8, A=480.0, B=2100.0, alpha=0.35, beta=0.37)
 WRONG = ChinchillaLaw(E=1.75, A=480.0, B=2100.0, alpha=0.35, beta=0.37)  # E off by 0.05
 

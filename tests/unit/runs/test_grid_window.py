@@ -89,12 +89,13 @@ def test_quickstart_window_keeps_a_bracket_at_every_budget(compose):
     assert {r.model.name for r in kept} == {r.model.name for r in runs}
 
 
+@pytest.mark.slow  # a Hydra multirun in a subprocess
 def test_sweep_trains_only_the_window_and_status_lists_the_rest(tmp_path, data_cache):
     """A 2x2 toy multirun with grid.max_tokens_per_param=5 drops xxxs at 6e8 (9.1 tokens per
     parameter): three runs train, status shows the fourth as skipped with its reason."""
     from scaling.analysis import results
+    from tests.e2e.test_launchers import SMALL
     from tests.helpers import run_cli
-    from tests.test_launchers import SMALL
 
     out = tmp_path / "runs"
     cmd = ["scaling-train", "-m", f"runtime.out_dir={out}", *SMALL]

@@ -6,7 +6,6 @@ import json
 import random
 import re
 from collections import deque
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,8 @@ from scaling.data.generators import (
 from scaling.data.generators.base import check_example, is_heldout_uid, problem_uid
 from scaling.data.generators.igsm import MOD
 from scaling.data.generators.tool_use import KB
+from tests.conftest import ANCHORS
 
-ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "anchors"
 LEE_FILE = ANCHORS / "lee2023_addition_test_10000.txt"
 
 CONFIGS = [

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from scaling.analysis import results
+from tests.conftest import REPO
 from tests.text_checks import bare_numbers
 
 BIN = Path(sys.executable).parent
@@ -31,7 +32,7 @@ def smoke(smoke_sweep):
 def _has_head_commit() -> bool:
     done = subprocess.run(
         ["git", "rev-parse", "--verify", "HEAD"],
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=REPO,
         capture_output=True,
         check=False,
     )
@@ -152,9 +153,7 @@ def test_notebook_runs_on_the_sweep(smoke):
     import matplotlib
 
     matplotlib.use("Agg")
-    nb = json.loads(
-        (Path(__file__).resolve().parents[1] / "notebooks/explore_sweep.ipynb").read_text()
-    )
+    nb = json.loads((REPO / "notebooks/explore_sweep.ipynb").read_text())
     out, _ = smoke
     scope: dict = {}
     for cell in nb["cells"]:

@@ -209,3 +209,23 @@ def test_priced_levers_data_wall_and_binding_input_carry_intervals():
     # D_opt reaches 1e9 tokens well below C = 1e19 for this law: the wall is inside the sweep
     assert wall.lo < wall.value < wall.hi < 1e19
     assert e["binds_at_budget"] == "data"  # D_opt at 1e19 is ~60x the pool
+
+
+def test_bisect_log_is_the_one_solve_with_its_statuses():
+    """The data wall (verdict.Optimum.compute_at_tokens) and the allocation solves share
+    scaling.fit._common.bisect_log: C to 1e-7 relative, or why there is no root in the window."""
+    from scaling.fit import allocation
+    from scaling.fit._common import BISECT_LOG_TOL, bisect_log
+
+    assert allocation.bisect_log is bisect_log
+    lo, hi = allocation.C_WINDOW
+    s = bisect_log(lambda c: c**0.5, 1e10, lo, hi, rising=True)
+    assert s.status == "ok" and s.value == pytest.approx(1e20, rel=BISECT_LOG_TOL)
+    s = bisect_log(lambda c: 1.0 / c, 1e-20, lo, hi, rising=False)
+    assert s.status == "ok" and s.value == pytest.approx(1e20, rel=BISECT_LOG_TOL)
+    below = bisect_log(lambda c: c, 1.0, lo, hi, rising=True)
+    assert below.status == "below_window" and math.isnan(below.value)
+    never = bisect_log(lambda c: c, 1e40, lo, hi, rising=True)
+    assert never.status == "unreachable" and math.isnan(never.value)
+    nan = bisect_log(lambda c: math.nan, 1.0, lo, hi, rising=True)
+    assert nan.status == "unreachable"
