@@ -20,47 +20,19 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from scaling.analysis.gates import isoflop_gate, parametric_gate
+from scaling.analysis.plot_style import (
+    DATA_COLORS,
+    STYLE,
+    _budget_colors,
+    _fmt_flops,
+    _fmt_params,
+    _footer,
+    _iv_text,
+    _log_ticks,
+    _ok,
+    _panels,
+)
 from scaling.fit.allocation import compute_optimal, flop_model, frontier_loss
-
-STYLE = {
-    "figure.dpi": 110,
-    "savefig.dpi": 160,
-    "font.size": 9.5,
-    "axes.titlesize": 10.5,
-    "axes.labelsize": 9.5,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.alpha": 0.25,
-    "grid.linewidth": 0.6,
-    "legend.frameon": False,
-    "legend.fontsize": 8,
-}
-DATA_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
-
-
-def _fmt_flops(c: float) -> str:
-    exp = math.floor(math.log10(c))
-    mant = c / 10**exp
-    return f"{mant:.0f}e{exp}" if abs(mant - round(mant)) < 0.05 else f"{mant:.1f}e{exp}"
-
-
-def _fmt_params(n: float) -> str:
-    for unit, div in (("M", 1e6), ("k", 1e3)):
-        if n >= div:
-            return f"{n / div:.3g}{unit}"
-    return f"{n:.0f}"
-
-
-def _ok(fit: Any) -> bool:
-    return fit is not None and not isinstance(fit, dict)
-
-
-def _iv_text(value: float, iv: Any) -> str:
-    """An exponent with its 95% interval for a title or legend."""
-    if not iv or any(v is None or not math.isfinite(v) for v in iv):
-        return f"{value:.2f} (no interval)"
-    return f"{value:.2f} [{iv[0]:.2f}, {iv[1]:.2f}]"
 
 
 def _profile_curve(method: str, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -75,45 +47,6 @@ def _profile_curve(method: str, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarra
         return xs, np.exp(Akima1DInterpolator(ux, uy)(xs))
     coef = np.polyfit(x, y, 2)
     return xs, np.polyval(coef, xs)
-
-
-def _footer(fig: Figure, source: str, df: pd.DataFrame) -> None:
-    conv = ", ".join(sorted(df.flops_convention.unique())) if "flops_convention" in df else "?"
-    fig.text(
-        0.01,
-        0.005,
-        f"source: {source} · {len(df)} runs · FLOPs: {conv}",
-        fontsize=7,
-        color="0.45",
-        ha="left",
-        va="bottom",
-    )
-
-
-def _budget_colors(budgets: list[float]) -> dict[float, Any]:
-    cmap = plt.get_cmap("viridis")
-    if len(budgets) == 1:
-        return {budgets[0]: cmap(0.4)}
-    lo, hi = math.log(min(budgets)), math.log(max(budgets))
-    return {b: cmap(0.1 + 0.75 * (math.log(b) - lo) / (hi - lo)) for b in budgets}
-
-
-def _panels(n: int, width: float = 4.6, height: float = 3.6) -> tuple[Figure, list[Any]]:
-    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
-    return fig, list(axes[0])
-
-
-def _log_ticks(ax: Any) -> None:
-    """Minor ticks of log axes at 2 and 5 times each decade only (all eight labels overlap when
-    an axis spans about one decade, as a sweep's compute often does)."""
-    from matplotlib.ticker import LogFormatterSciNotation, LogLocator
-
-    for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
-        if scale == "log":
-            axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
-            axis.set_minor_formatter(
-                LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(1e9, 1e9))
-            )
 
 
 def isoflop_curves(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure:
@@ -175,6 +108,47 @@ def isoflop_curves(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure:
     return fig
 
 
+def _loss_panel(ax: Any, g: pd.DataFrame, dt: str, fits: dict[str, Any], cmap: Any) -> None:
+    """One data type: loss against FLOPs per size, isoFLOP minima, the parametric frontier."""
+    sizes = sorted(g.params.unique())
+    for i, n in enumerate(sizes):
+        gn = g[g.params == n].sort_values("flops")
+        color = cmap(0.1 + 0.75 * i / max(1, len(sizes) - 1))
+        label = f"{gn.model.iloc[0]} ({_fmt_params(n)})"
+        ax.plot(gn.flops, gn.loss, "o-", color=color, ms=4, lw=1, label=label)
+    iso = fits.get("isoflop")
+    if _ok(iso):
+        ms = [m for m in iso.minima if math.isfinite(m.loss_opt)]
+        ax.plot(
+            [m.flops for m in ms], [m.loss_opt for m in ms], "k*", ms=10, label="isoFLOP minima"
+        )
+    par = fits.get("chinchilla")
+    if parametric_gate(par).usable:
+        fm = flop_model(g)
+        cs = np.geomspace(g.flops.min() / 2, g.flops.max() * 2, 40)
+        ax.plot(
+            cs,
+            [frontier_loss(par, c, fm) for c in cs],
+            "k--",
+            lw=1,
+            label=f"parametric frontier, E={_iv_text(par.E, par.intervals.get('E'))}",
+        )
+    elif _ok(par):
+        ax.text(
+            0.02,
+            0.02,
+            "parametric law rejected by the validity gates: not drawn",
+            transform=ax.transAxes,
+            fontsize=7.5,
+            color="0.4",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("training FLOPs C")
+    ax.set_ylabel(f"held-out loss on '{g.loss_domain.iloc[0]}'")
+    ax.set_title(f"{dt}: loss against compute")
+    ax.legend(loc="upper right")
+
+
 def loss_vs_compute(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure:
     """Loss against training FLOPs per model size, the isoFLOP minima and the compute-optimal
     frontier of the parametric law (Hoffmann et al. 2022, Fig. 2/4 style)."""
@@ -183,59 +157,36 @@ def loss_vs_compute(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure
         fig, axes = _panels(len(types))
         cmap = plt.get_cmap("plasma")
         for ax, dt in zip(axes, types, strict=True):
-            g = df[df.data_type == dt]
-            sizes = sorted(g.params.unique())
-            for i, n in enumerate(sizes):
-                gn = g[g.params == n].sort_values("flops")
-                color = cmap(0.1 + 0.75 * i / max(1, len(sizes) - 1))
-                ax.plot(
-                    gn.flops,
-                    gn.loss,
-                    "o-",
-                    color=color,
-                    ms=4,
-                    lw=1,
-                    label=f"{gn.model.iloc[0]} ({_fmt_params(n)})",
-                )
-            iso = fits.get(dt, {}).get("isoflop")
-            if _ok(iso):
-                ms = [m for m in iso.minima if math.isfinite(m.loss_opt)]
-                ax.plot(
-                    [m.flops for m in ms],
-                    [m.loss_opt for m in ms],
-                    "k*",
-                    ms=10,
-                    label="isoFLOP minima",
-                )
-            par = fits.get(dt, {}).get("chinchilla")
-            if parametric_gate(par).usable:
-                fm = flop_model(g)
-                cs = np.geomspace(g.flops.min() / 2, g.flops.max() * 2, 40)
-                ax.plot(
-                    cs,
-                    [frontier_loss(par, c, fm) for c in cs],
-                    "k--",
-                    lw=1,
-                    label=f"parametric frontier, E={_iv_text(par.E, par.intervals.get('E'))}",
-                )
-            elif _ok(par):
-                ax.text(
-                    0.02,
-                    0.02,
-                    "parametric law rejected by the validity gates: not drawn",
-                    transform=ax.transAxes,
-                    fontsize=7.5,
-                    color="0.4",
-                )
-            ax.set_xscale("log")
-            ax.set_xlabel("training FLOPs C")
-            ax.set_ylabel(f"held-out loss on '{g.loss_domain.iloc[0]}'")
-            ax.set_title(f"{dt}: loss against compute")
-            ax.legend(loc="upper right")
+            _loss_panel(ax, df[df.data_type == dt], dt, fits.get(dt, {}), cmap)
         for a in fig.axes:
             _log_ticks(a)
         fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
+
+
+def _allocation_lines(
+    ax: Any, attr: str, dt: str, color: Any, fits: dict[str, Any], g: pd.DataFrame, cs: np.ndarray
+) -> None:
+    """One data type's ``attr`` (n_opt or d_opt): isoFLOP minima (hollow where not bracketed),
+    their power law and the parametric closed form, each law only where it passes the gates."""
+    iso, par = fits.get("isoflop"), fits.get("chinchilla")
+    if _ok(iso):
+        inner = [m for m in iso.minima if m.interior]
+        outer = [m for m in iso.minima if not m.interior and math.isfinite(m.n_opt)]
+        xs, ys = [m.flops for m in inner], [getattr(m, attr) for m in inner]
+        ax.plot(xs, ys, "o", color=color, ms=6, label=f"{dt}: isoFLOP minima")
+        xs, ys = [m.flops for m in outer], [getattr(m, attr) for m in outer]
+        ax.plot(xs, ys, "o", color=color, mfc="white", ms=6)
+        law = getattr(iso, f"{attr}_law")
+        if isoflop_gate(iso).usable:
+            label = f"{dt}: isoFLOP, exponent {_iv_text(law.exponent, law.interval)}"
+            ax.plot(cs, law.predict(cs), "-", color=color, lw=1.3, label=label)
+    if parametric_gate(par).usable:
+        fm = flop_model(g)
+        opt = [compute_optimal(par, c, fm) for c in cs]
+        key = "a" if attr == "n_opt" else "b"
+        label = f"{dt}: parametric, exponent {_iv_text(getattr(par, key), par.intervals.get(key))}"
+        ax.plot(cs, [getattr(o, attr) for o in opt], "--", color=color, lw=1, label=label)
 
 
 def optimal_allocation(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure:
@@ -247,51 +198,9 @@ def optimal_allocation(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Fig
         cs = np.geomspace(df.budget_flops.min() / 3, df.budget_flops.max() * 3, 60)
         for k, dt in enumerate(types):
             color = DATA_COLORS[k % len(DATA_COLORS)]
-            iso = fits.get(dt, {}).get("isoflop")
-            par = fits.get(dt, {}).get("chinchilla")
-            for ax, attr, law_attr in ((ax_n, "n_opt", "n_opt_law"), (ax_d, "d_opt", "d_opt_law")):
-                if _ok(iso):
-                    inner = [m for m in iso.minima if m.interior]
-                    outer = [m for m in iso.minima if not m.interior and math.isfinite(m.n_opt)]
-                    ax.plot(
-                        [m.flops for m in inner],
-                        [getattr(m, attr) for m in inner],
-                        "o",
-                        color=color,
-                        ms=6,
-                        label=f"{dt}: isoFLOP minima",
-                    )
-                    ax.plot(
-                        [m.flops for m in outer],
-                        [getattr(m, attr) for m in outer],
-                        "o",
-                        color=color,
-                        mfc="white",
-                        ms=6,
-                    )
-                    law = getattr(iso, law_attr)
-                    if isoflop_gate(iso).usable:
-                        ax.plot(
-                            cs,
-                            law.predict(cs),
-                            "-",
-                            color=color,
-                            lw=1.3,
-                            label=f"{dt}: isoFLOP, exponent {_iv_text(law.exponent, law.interval)}",
-                        )
-                if parametric_gate(par).usable:
-                    fm = flop_model(df[df.data_type == dt])
-                    opt = [compute_optimal(par, c, fm) for c in cs]
-                    key = "a" if attr == "n_opt" else "b"
-                    ax.plot(
-                        cs,
-                        [getattr(o, attr) for o in opt],
-                        "--",
-                        color=color,
-                        lw=1,
-                        label=f"{dt}: parametric, exponent "
-                        f"{_iv_text(getattr(par, key), par.intervals.get(key))}",
-                    )
+            g = df[df.data_type == dt]
+            for ax, attr in ((ax_n, "n_opt"), (ax_d, "d_opt")):
+                _allocation_lines(ax, attr, dt, color, fits.get(dt, {}), g, cs)
         for ax, name in (
             (ax_n, "compute-optimal parameters N_opt"),
             (ax_d, "compute-optimal tokens D_opt"),

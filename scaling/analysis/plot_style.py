@@ -1,0 +1,90 @@
+"""The look shared by every figure: rc style, colours, number formats, panels, log ticks, the
+source footer. No torch."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+STYLE = {
+    "figure.dpi": 110,
+    "savefig.dpi": 160,
+    "font.size": 9.5,
+    "axes.titlesize": 10.5,
+    "axes.labelsize": 9.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+    "legend.fontsize": 8,
+}
+DATA_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+
+
+def _fmt_flops(c: float) -> str:
+    exp = math.floor(math.log10(c))
+    mant = c / 10**exp
+    return f"{mant:.0f}e{exp}" if abs(mant - round(mant)) < 0.05 else f"{mant:.1f}e{exp}"
+
+
+def _fmt_params(n: float) -> str:
+    for unit, div in (("M", 1e6), ("k", 1e3)):
+        if n >= div:
+            return f"{n / div:.3g}{unit}"
+    return f"{n:.0f}"
+
+
+def _ok(fit: Any) -> bool:
+    return fit is not None and not isinstance(fit, dict)
+
+
+def _iv_text(value: float, iv: Any) -> str:
+    """An exponent with its 95% interval for a title or legend."""
+    if not iv or any(v is None or not math.isfinite(v) for v in iv):
+        return f"{value:.2f} (no interval)"
+    return f"{value:.2f} [{iv[0]:.2f}, {iv[1]:.2f}]"
+
+
+def _footer(fig: Figure, source: str, df: pd.DataFrame) -> None:
+    conv = ", ".join(sorted(df.flops_convention.unique())) if "flops_convention" in df else "?"
+    fig.text(
+        0.01,
+        0.005,
+        f"source: {source} · {len(df)} runs · FLOPs: {conv}",
+        fontsize=7,
+        color="0.45",
+        ha="left",
+        va="bottom",
+    )
+
+
+def _budget_colors(budgets: list[float]) -> dict[float, Any]:
+    cmap = plt.get_cmap("viridis")
+    if len(budgets) == 1:
+        return {budgets[0]: cmap(0.4)}
+    lo, hi = math.log(min(budgets)), math.log(max(budgets))
+    return {b: cmap(0.1 + 0.75 * (math.log(b) - lo) / (hi - lo)) for b in budgets}
+
+
+def _panels(n: int, width: float = 4.6, height: float = 3.6) -> tuple[Figure, list[Any]]:
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
+    return fig, list(axes[0])
+
+
+def _log_ticks(ax: Any) -> None:
+    """Minor ticks of log axes at 2 and 5 times each decade only (all eight labels overlap when
+    an axis spans about one decade, as a sweep's compute often does)."""
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator
+
+    for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+        if scale == "log":
+            axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+            axis.set_minor_formatter(
+                LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(1e9, 1e9))
+            )
