@@ -155,3 +155,9 @@ def bisect_log(
         if b - a < tol:
             break
     return Solve(math.exp(0.5 * (a + b)), "ok")
+
+
+def allocation_exponents(alpha: float, beta: float) -> tuple[float, float]:
+    """(a, b) of N_opt ∝ C^a and D_opt ∝ C^b for L = E + A/N^alpha + B/D^beta under C ∝ N D:
+    a = beta / (alpha + beta), b = alpha / (alpha + beta) (Hoffmann et al. 2022, eq. 4)."""
+    return beta / (alpha + beta), alpha / (alpha + beta)

@@ -31,6 +31,7 @@ import numpy as np
 from scaling.core.errors import UserError
 from scaling.fit._common import (
     ArrayLike,
+    allocation_exponents,
     check_ci,
     huber,
     jsonable,
@@ -82,13 +83,13 @@ class ChinchillaLaw:
 
     @property
     def a(self) -> float:
-        """Exponent of N_opt ∝ C^a: a = beta / (alpha + beta) (Hoffmann et al. 2022, eq. 4)."""
-        return self.beta / (self.alpha + self.beta)
+        """Exponent of N_opt ∝ C^a (``fit._common.allocation_exponents``)."""
+        return allocation_exponents(self.alpha, self.beta)[0]
 
     @property
     def b(self) -> float:
-        """Exponent of D_opt ∝ C^b: b = alpha / (alpha + beta) (Hoffmann et al. 2022, eq. 4)."""
-        return self.alpha / (self.alpha + self.beta)
+        """Exponent of D_opt ∝ C^b (``fit._common.allocation_exponents``)."""
+        return allocation_exponents(self.alpha, self.beta)[1]
 
     @property
     def G(self) -> float:

@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from scaling.core.errors import UserError
-from scaling.fit._common import ArrayLike, jsonable, positive_array, same_length
+from scaling.fit._common import (
+    ArrayLike,
+    allocation_exponents,
+    jsonable,
+    positive_array,
+    same_length,
+)
 from scaling.fit.isoflop.gate import _MAX_EXP, OUTSIDE, _exp
 from scaling.fit.powerlaw import loglog_line
 
@@ -58,13 +64,13 @@ class VarProSurface:
 
     @property
     def a(self) -> float:
-        """Closed-form exponent of N_opt ∝ C^a: beta / (alpha + beta) (Hoffmann eq. 4)."""
-        return self.beta / (self.alpha + self.beta)
+        """Exponent of N_opt ∝ C^a (``fit._common.allocation_exponents``)."""
+        return allocation_exponents(self.alpha, self.beta)[0]
 
     @property
     def b(self) -> float:
-        """Closed-form exponent of D_opt ∝ C^b: alpha / (alpha + beta) (Hoffmann eq. 4)."""
-        return self.alpha / (self.alpha + self.beta)
+        """Exponent of D_opt ∝ C^b (``fit._common.allocation_exponents``)."""
+        return allocation_exponents(self.alpha, self.beta)[1]
 
     def predict(self, N: ArrayLike | float, D: ArrayLike | float) -> np.ndarray:
         """E + A N^-alpha + B D^-beta (evaluated in centred log coordinates, no overflow)."""
