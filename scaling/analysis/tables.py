@@ -146,14 +146,14 @@ def _flops(df: pd.DataFrame, law: str) -> np.ndarray:
 
 
 def _fit_one(law: str, g: pd.DataFrame, kw: dict[str, Any]) -> Any:
-    from scaling import fit as F
+    from scaling import fit
 
     if law == "chinchilla":
-        return F.fit_chinchilla(
+        return fit.fit_chinchilla(
             _col(g, "params", law), _col(g, "tokens", law), _col(g, "loss", law), **kw
         )
     if law == "data_constrained":
-        return F.fit_data_constrained(
+        return fit.fit_data_constrained(
             _col(g, "params", law),
             _col(g, "tokens", law),
             _col(g, "unique_tokens", law),
@@ -165,7 +165,7 @@ def _fit_one(law: str, g: pd.DataFrame, kw: dict[str, Any]) -> Any:
         if "budget" not in kw and "budget" in g.columns:
             kw["budget"] = g["budget"].to_numpy()
         tokens = g["tokens"].to_numpy(dtype=float) if "tokens" in g.columns else None
-        return F.fit_isoflop(
+        return fit.fit_isoflop(
             _flops(g, law), _col(g, "params", law), _col(g, "loss", law), tokens, **kw
         )
     if law == "accuracy":
@@ -173,13 +173,13 @@ def _fit_one(law: str, g: pd.DataFrame, kw: dict[str, Any]) -> Any:
         column = kw.pop("column", "accuracy")
         against = kw.get("against", "log_flops")
         x = _flops(g, law) if against == "log_flops" else _col(g, "loss", law)
-        return F.fit_accuracy(x, _col(g, column, law), **kw)
+        return fit.fit_accuracy(x, _col(g, column, law), **kw)
     if law == "envelope":
         if "run" not in g.columns and "run_id" in g.columns:
             g = g.rename(columns={"run_id": "run"})
         if "flops" not in g.columns:
             g = g.assign(flops=_flops(g, law))
-        return F.fit_envelope(g, **kw)
+        return fit.fit_envelope(g, **kw)
     raise UserError(f"law: allowed values are {list(LAWS)}, got {law!r}")
 
 

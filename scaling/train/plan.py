@@ -15,24 +15,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scaling.core import flops as F
+from scaling.core import flops
 from scaling.core.config import RunConfig
 from scaling.core.errors import UserError
 from scaling.tokenizers.base import BYTE_VOCAB
 
 
-def model_shape(run: RunConfig, vocab_size: int) -> F.Shape:
+def model_shape(run: RunConfig, vocab_size: int) -> flops.Shape:
     m = run.model
-    return F.Shape(
+    return flops.Shape(
         m.n_layer, m.d_model, m.n_head, int(m.d_ff), m.context, vocab_size, m.tie_embeddings
     )
 
 
-def plan_run(run: RunConfig, vocab_size: int) -> F.BudgetPlan:
+def plan_run(run: RunConfig, vocab_size: int) -> flops.BudgetPlan:
     """Steps and tokens for the run's budget; a budget below one step is a UserError."""
     shape = model_shape(run, vocab_size)
     tokens_per_step = run.optim.batch_size * run.model.context
-    plan = F.plan_budget(shape, run.budget.flops, run.budget.convention, tokens_per_step)
+    plan = flops.plan_budget(shape, run.budget.flops, run.budget.convention, tokens_per_step)
     if plan.steps < 1:
         one_step = plan.flops_per_token * tokens_per_step
         raise UserError(
@@ -58,7 +58,7 @@ def planned_vocab(run: RunConfig) -> int:
 def tokens_per_param(run: RunConfig, vocab_size: int) -> float:
     """D/N of the run: planned training tokens over parameters under ``budget.convention``."""
     shape = model_shape(run, vocab_size)
-    params = F.params_for_convention(shape, run.budget.convention)
+    params = flops.params_for_convention(shape, run.budget.convention)
     return plan_run(run, vocab_size).tokens / params
 
 
@@ -79,8 +79,8 @@ def outside_window(run: RunConfig, vocab_size: int) -> str | None:
 class RunPlan:
     """Everything a run's config decides before training: shape, steps, tokens, peak LR, window."""
 
-    shape: F.Shape
-    budget: F.BudgetPlan
+    shape: flops.Shape
+    budget: flops.BudgetPlan
     params: int  # N under budget.convention
     peak_lr: float
     skip_reason: str | None  # why the grid window skips the run, None when it is trained
@@ -101,7 +101,7 @@ def make_plan(run: RunConfig, vocab_size: int | None = None) -> RunPlan:
     return RunPlan(
         shape=shape,
         budget=plan_run(run, vocab),
-        params=F.params_for_convention(shape, run.budget.convention),
+        params=flops.params_for_convention(shape, run.budget.convention),
         peak_lr=run.optim.peak_lr(run.model.d_model),
         skip_reason=outside_window(run, vocab),
     )

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from scaling.core import flops as F
+from scaling.core import flops
 from scaling.core.config import RunConfig
 from scaling.data.stream import TokenStream, build_eval_stream, build_train_stream
 from scaling.data.tokenizer import build_tokenizer
@@ -315,10 +315,9 @@ class Trainer:
                 "relative_error": plan.relative_error,
                 "peak_lr": self.peak_lr,
             },
-            params_by_group=F.param_groups(self.shape),
-            params={c: F.params_for_convention(self.shape, c) for c in F.CONVENTIONS}
-            | {"total": F.params_total(self.shape), "nonembed": F.params_nonembed(self.shape)},
-            flops_by_convention=F.flops_all_conventions(self.shape, plan.tokens),
+            params_by_group=flops.param_groups(self.shape),
+            params=_params_by_convention(self.shape),
+            flops_by_convention=flops.flops_all_conventions(self.shape, plan.tokens),
             tokens=plan.tokens,
             tokens_supervised=self.tokens_supervised,
             steps=plan.steps,
@@ -350,3 +349,9 @@ def train(
     if resume is not None:
         trainer.load_state_dict(resume)
     return trainer.run_to_end(hooks)
+
+
+def _params_by_convention(shape: flops.Shape) -> dict[str, int]:
+    """N under every FLOP convention, plus the total and non-embedding counts."""
+    by = {c: flops.params_for_convention(shape, c) for c in flops.CONVENTIONS}
+    return by | {"total": flops.params_total(shape), "nonembed": flops.params_nonembed(shape)}

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from scaling.core import flops as F
+from scaling.core import flops
 from scaling.core.config import OptimConfig
 from scaling.core.errors import UserError
 from scaling.train.plan import plan_run
@@ -62,9 +62,9 @@ def test_width_rule():
 def test_result_params_match_flops_module():
     run = tiny_run()
     res = train(run)
-    shape = F.Shape(1, 16, 2, 64, 32, 257, True)
-    assert res.params["6N_attn"] == F.params_compute(shape)
-    assert res.params_by_group == F.param_groups(shape)
+    shape = flops.Shape(1, 16, 2, 64, 32, 257, True)
+    assert res.params["6N_attn"] == flops.params_compute(shape)
+    assert res.params_by_group == flops.param_groups(shape)
 
 
 @pytest.mark.parametrize(
