@@ -40,18 +40,18 @@ class CausalSelfAttention(nn.Module):
     def forward(
         self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0
     ) -> torch.Tensor:
-        B, T, C = x.shape
-        q, k, v = self.qkv(x).split(C, dim=2)
-        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        B, T, C = x.shape  # batch, sequence length, d_model
+        q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         if cache is None:
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, nh, T, hs)
         else:
             past = cache.k[layer] is not None
             if past:
-                k = torch.cat([cache.k[layer], k], dim=2)
-                v = torch.cat([cache.v[layer], v], dim=2)
+                k = torch.cat([cache.k[layer], k], dim=2)  # (B, nh, S, hs), S = past + T
+                v = torch.cat([cache.v[layer], v], dim=2)  # (B, nh, S, hs)
             cache.k[layer], cache.v[layer] = k, v
             if T == 1:  # one new query attends to every cached position
                 y = F.scaled_dot_product_attention(q, k, v)
@@ -61,8 +61,8 @@ class CausalSelfAttention(nn.Module):
                 S = k.shape[2]
                 mask = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(S - T)
                 y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)
-        return self.proj(y)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # heads side by side: (B, T, C)
+        return self.proj(y)  # (B, T, C)
 
 
 class MLP(nn.Module):
@@ -72,7 +72,7 @@ class MLP(nn.Module):
         self.proj = nn.Linear(d_ff, d_model, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(F.gelu(self.fc(x)))
+        return self.proj(F.gelu(self.fc(x)))  # (B, T, C) -> (B, T, d_ff) -> (B, T, C)
 
 
 class Block(nn.Module):
@@ -86,8 +86,8 @@ class Block(nn.Module):
     def forward(
         self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0
     ) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x), cache, layer)
-        return x + self.mlp(self.ln_2(x))
+        x = x + self.attn(self.ln_1(x), cache, layer)  # (B, T, C)
+        return x + self.mlp(self.ln_2(x))  # (B, T, C)
 
 
 class Transformer(nn.Module):
@@ -143,18 +143,18 @@ class Transformer(nn.Module):
         cache: KVCache | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits, and the mean cross-entropy over positions where ``loss_mask`` is true."""
-        T = idx.shape[1]
+        T = idx.shape[1]  # idx: (B, T) token ids
         start = 0 if cache is None else cache.length
         if start + T > self.shape.context:
             raise ValueError(f"sequence of {start + T} tokens exceeds context {self.shape.context}")
-        pos = torch.arange(start, start + T, device=idx.device)
-        x = self.wte(idx) + self.wpe(pos)
+        pos = torch.arange(start, start + T, device=idx.device)  # (T,)
+        x = self.wte(idx) + self.wpe(pos)  # (B, T, C) + (T, C)
         for i, block in enumerate(self.blocks):
-            x = block(x, cache, i)
-        logits = self.head(self.ln_f(x))
+            x = block(x, cache, i)  # (B, T, C)
+        logits = self.head(self.ln_f(x))  # (B, T, vocab)
         if targets is None:
             return logits, None
-        flat = logits.view(-1, logits.size(-1)).float()
+        flat = logits.view(-1, logits.size(-1)).float()  # (B*T, vocab), fp32 loss under autocast
         if loss_mask is None:
             return logits, F.cross_entropy(flat, targets.reshape(-1))
         losses = F.cross_entropy(flat, targets.reshape(-1), reduction="none")

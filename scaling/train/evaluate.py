@@ -2,7 +2,9 @@
 
 Loss is the mean cross-entropy (nats) over every target token of the held-out stream; bits
 per byte divides the summed loss by ln 2 times the UTF-8 bytes those targets stand for
-(``Tokenizer.token_bytes``), so runs with different tokenizers compare. Task accuracy is exact
+(``Tokenizer.token_bytes``): bpb = sum(nats) / (ln 2 * sum(bytes)), the tokenizer-independent
+metric of Gao et al. 2020 ("The Pile", arXiv:2101.00027: results in bits per UTF-8 byte) and of
+nanochat's ``evaluate_bpb``, so runs with different tokenizers compare. Task accuracy is exact
 match of the final answer under greedy decoding from the problem prompt alone, checked by the
 generator's own verifier on held-out problems that never appear in training.
 """
