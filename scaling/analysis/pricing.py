@@ -14,14 +14,15 @@ from scaling.fit.allocation import flop_model
 
 
 def seconds_per_token(df: pd.DataFrame, data_type: str, costs: Any) -> tuple[float | None, str]:
-    """Expert-seconds per unique token of a data type: recorded by its runs (the correction
-    pipeline), else the cost file's value, else unknown."""
+    """Expert-seconds per unique token of a data type: the cost file's value when it sets one
+    (an explicit override, as ``core.costs.CostModel.dollars_per_token`` prices it), else what
+    its runs recorded (the correction pipeline's median), else unknown."""
+    if costs is not None and costs.expert_seconds_per_token is not None:
+        return float(costs.expert_seconds_per_token), "from the cost file"
     col = "data_cost_expert_seconds_per_token"
     g = df[df.data_type == data_type]
     if col in g and g[col].notna().any():
         return float(g[col].median()), "recorded by the runs' correction pipeline"
-    if costs is not None and costs.expert_seconds_per_token is not None:
-        return float(costs.expert_seconds_per_token), "from the cost file"
     return None, ""
 
 

@@ -611,17 +611,14 @@ def test_levers_use_the_expert_time_the_runs_recorded(runs):
     assert out["levers"].data_cost_dollars == pytest.approx(1e10 * 100.0 * 2e-6 / 3600)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="verdict.seconds_per_token prefers the runs' recorded expert time, but "
-    "CostModel.dollars_per_token prices with the cost file's expert_seconds_per_token when "
-    "set: the statement names one cost per token and prices another",
-)
 def test_levers_price_the_seconds_per_token_they_report(runs):
+    """The cost file's expert time overrides the runs' recorded one, in the statement and in the
+    price alike (before: the statement named the runs' 2e-6 and the price used the file's 1e-6)."""
     df = runs.assign(data_cost_expert_seconds_per_token=2e-6)
     costs = CostModel(expert_seconds_per_token=1e-6)
     out = levers_entry(df, "web", par_fit(), {"pool_tokens": 1e10}, costs, None)
     spt = out["seconds_per_token"]
+    assert spt == 1e-6 and out["seconds_source"] == "from the cost file"
     assert out["levers"].data_cost_dollars == pytest.approx(1e10 * 100.0 * spt / 3600)
 
 
