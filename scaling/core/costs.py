@@ -19,8 +19,12 @@ from scaling.core.errors import UserError
 
 @dataclass(frozen=True)
 class CostModel:
-    """Prices. Defaults: one H100 at $2.50/hour sustaining 3.5e14 FLOP/s (~35% of its dense
-    bf16 peak of 9.9e14), an expert at $100/hour; edit configs/costs/default.json."""
+    """Prices; edit configs/costs/default.json (or pass ``--costs``) with your own. The defaults
+    are stated assumptions, not measurements: one H100 rented at $2.50/hour (the order of
+    on-demand cloud prices; chosen), sustaining 3.5e14 FLOP/s = 35% of its dense BF16 peak of
+    9.89e14 (NVIDIA H100 SXM datasheet), below the 46% model-FLOPs utilisation PaLM reported
+    (Chowdhery et al. 2022, Table 3); an expert corrector at $100/hour (chosen); machine time
+    for generation at the accelerator's price."""
 
     accelerator_dollars_per_hour: float = 2.5
     accelerator_flops_per_second: float = 3.5e14
