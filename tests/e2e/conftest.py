@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import launch, run_cli
 
 
 @dataclass
@@ -30,13 +31,11 @@ def _resumable(out: Path) -> list[Path]:
     return [p for p in out.glob("*/checkpoint.pt") if not (p.parent / "result.json").exists()]
 
 
-def _launch_and_kill(cmd: list[str], out: Path, env: dict[str, str]) -> int:
+def _launch_and_kill(cmd: list[str], out: Path, cache: str) -> int:
     """Launch, then SIGKILL the whole process group once >= 4 runs are done and one is resumable.
     The group is frozen (SIGSTOP) before looking, so what is seen is what the kill leaves: a run
     that finishes between a look and the kill deletes its checkpoint (the flake of issue 14)."""
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
+    proc = launch(cmd, cache=cache, new_session=True)
     deadline, frozen = time.time() + 300, False
     while time.time() < deadline and proc.poll() is None:
         if len(list(out.glob("*/result.json"))) >= 4 and _resumable(out):
@@ -55,12 +54,9 @@ def _launch_and_kill(cmd: list[str], out: Path, env: dict[str, str]) -> int:
 @pytest.fixture(scope="session")
 def smoke_sweep(tmp_path_factory, data_cache) -> SmokeSweep:
     out = tmp_path_factory.mktemp("smoke") / "runs"
-    env = {**os.environ, "WANDB_MODE": "disabled", "SCALING_CACHE_DIR": data_cache}
-    cmd = [str(Path(sys.executable).parent / "scaling-train"), "experiment=smoke"]
-    cmd.append(f"runtime.out_dir={out}")
+    cmd = ["scaling-train", "experiment=smoke", f"runtime.out_dir={out}"]
     killed_done = _launch_and_kill(
-        [*cmd, "hydra.callbacks={}", "runtime.checkpoint_minutes=0.002"], out, env
+        [*cmd, "hydra.callbacks={}", "runtime.checkpoint_minutes=0.002"], out, data_cache
     )
-    relaunch = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
-    assert relaunch.returncode == 0, relaunch.stderr[-3000:]
+    relaunch = run_cli(cmd, cache=data_cache, check=True)
     return SmokeSweep(out, killed_done, relaunch)

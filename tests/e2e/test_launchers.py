@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from scaling.analysis import results
+from scaling.runs import identity
+from tests.helpers import launch, run_cli
 
-BIN = Path(sys.executable).parent
 SMALL = [
     "data=smoke_web",
     "model=xxxs,xxs",
@@ -30,33 +31,34 @@ SMALL = [
 ]
 
 
-def _env(cache):
-    return {**os.environ, "WANDB_MODE": "disabled", "SCALING_CACHE_DIR": cache}
-
-
-def _sweep(out, cache, *extra, **kw):
-    return subprocess.run(
-        [str(BIN / "scaling-train"), "-m", f"runtime.out_dir={out}", *SMALL, *extra],
-        capture_output=True,
-        text=True,
-        env=_env(cache),
-        timeout=600,
-        **kw,
-    )
+def _sweep(out, cache, *extra):
+    """The SMALL multirun into ``out``, to completion (a non-zero exit fails the test)."""
+    cmd = ["scaling-train", "-m", f"runtime.out_dir={out}", *SMALL, *extra]
+    return run_cli(cmd, cache=cache, check=True)
 
 
 def _complete(out: Path) -> list[dict]:
-    recs = [json.loads(p.read_text()) for p in out.glob("*/result.json")]
-    assert all(r["status"] == "done" for r in recs)
+    """The finished records; each names its directory and is the run its config.yaml hashes to."""
+    recs = []
+    for p in sorted(out.glob("*/result.json")):
+        rec = json.loads(p.read_text())
+        assert rec["status"] == "done", p
+        config = yaml.safe_load((p.parent / "config.yaml").read_text())
+        assert rec["run_id"] == p.parent.name == identity.run_id(config), p
+        recs.append(rec)
     return recs
+
+
+def _grid(recs: list[dict]) -> list[tuple]:
+    return sorted((r["data_type"], r["model"], r["budget_flops"]) for r in recs)
 
 
 @pytest.mark.parametrize("launcher", ["parallel", "subprocess"])
 def test_multirun_through_launcher(tmp_path, data_cache, launcher):
-    proc = _sweep(tmp_path / "runs", data_cache, f"hydra/launcher={launcher}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    _sweep(tmp_path / "runs", data_cache, f"hydra/launcher={launcher}")
     recs = _complete(tmp_path / "runs")
-    assert len(recs) == 4 and len({r["run_id"] for r in recs}) == 4
+    # one run per grid point of model=xxxs,xxs x budget.flops=2e8,6e8
+    assert _grid(recs) == sorted(itertools.product(["web"], ["xxxs", "xxs"], [2e8, 6e8]))
     assert all(r["threads"] == 1 for r in recs)
 
 
@@ -65,8 +67,12 @@ def test_killed_sweep_relaunch_leaves_one_complete_result_per_point(smoke_sweep)
     out, again = smoke_sweep.out, smoke_sweep.relaunch
     assert smoke_sweep.killed_done < 18
     recs = _complete(out)
-    assert len(recs) == 18 and len({r["run_id"] for r in recs}) == 18
-    assert again.stderr.count("done already, skipped") >= smoke_sweep.killed_done
+    # one run per grid point: 2 data types x 3 models x 3 budgets
+    grid = itertools.product(["frontier", "web"], ["xs", "xxs", "xxxs"], [2e8, 6e8, 2e9])
+    assert _grid(recs) == sorted(grid)
+    # the relaunch skips exactly the runs finished before the kill and trains the others
+    assert again.stderr.count("done already, skipped") == smoke_sweep.killed_done
+    assert again.stderr.count("] trained:") == 18 - smoke_sweep.killed_done
     assert "resuming from step" in again.stderr
     assert not list(out.glob("*/checkpoint.pt"))
     assert not list(out.glob("*/.*.tmp"))  # no half-written files survive
@@ -75,23 +81,19 @@ def test_killed_sweep_relaunch_leaves_one_complete_result_per_point(smoke_sweep)
 def test_same_sweep_launched_twice_at_once_trains_each_run_once(tmp_path, data_cache):
     out = tmp_path / "runs"
     cmd = [
-        str(BIN / "scaling-train"),
+        "scaling-train",
         "-m",
         f"runtime.out_dir={out}",
         *SMALL,
         "model=xxxs,xxs,xs,s",
         "hydra/launcher=local",
     ]
-    procs = [
-        subprocess.Popen(
-            cmd, env=_env(data_cache), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(2)
-    ]
+    procs = [launch(cmd, cache=data_cache, stderr=subprocess.PIPE) for _ in range(2)]
     errs = [p.communicate(timeout=600)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errs
     recs = _complete(out)
-    assert len(recs) == 8
+    grid = itertools.product(["web"], ["xxxs", "xxs", "xs", "s"], [2e8, 6e8])
+    assert _grid(recs) == sorted(grid)
     trained = sum(e.count("] trained:") for e in errs)
     assert trained == 8, errs  # every grid point trained by exactly one of the two sweeps
     assert results.load(out).run_id.is_unique
@@ -100,11 +102,11 @@ def test_same_sweep_launched_twice_at_once_trains_each_run_once(tmp_path, data_c
 def test_ray_launcher_when_installed(tmp_path, data_cache):
     pytest.importorskip("ray")
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
-    proc = _sweep(
+    _sweep(
         tmp_path / "runs", data_cache, "hydra/launcher=ray", "hydra.launcher.ray.init.num_cpus=2"
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert len(_complete(tmp_path / "runs")) == 4
+    recs = _complete(tmp_path / "runs")
+    assert _grid(recs) == sorted(itertools.product(["web"], ["xxxs", "xxs"], [2e8, 6e8]))
 
 
 @pytest.mark.parametrize(

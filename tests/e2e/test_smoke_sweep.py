@@ -9,18 +9,42 @@ exactly one complete result.json per grid point, the fits, the figures and the v
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+import math
+import re
 from pathlib import Path
 
 import pytest
 
-from scaling.analysis import results
+from scaling.analysis import gates, results
 from tests.conftest import REPO
+from tests.helpers import run_cli
 from tests.text_checks import bare_numbers
 
-BIN = Path(sys.executable).parent
+PNG = b"\x89PNG\r\n\x1a\n"
+PDF = b"%PDF-"
+FIGURES = ("isoflop", "loss_vs_compute", "optimal_allocation", "accuracy", "learning_curves")
+REPORT_SECTIONS = ("## Verdict", "## Figures", "## Fitted laws", "## Runs")
+PARAMS = ("E", "A", "B", "alpha", "beta")
+# The toy ladder's minima mostly sit at its smallest model: too few budgets with an interior
+# minimum is the one failure an isoFLOP fit of the smoke sweep may report.
+ISO_TOO_FEW = re.compile(
+    r"isoflop: needs at least 3 runs at each of at least 2 FLOP budgets with the loss minimum "
+    r"inside the sampled N range; usable budgets: ([01]) of 3 \((.+)\)"
+)
+# How each gate reason names the threshold it failed (scaling.analysis.gates): a width, a
+# floor, a share or a count in a code span, the admissible range, zero, or the budgets needed.
+THRESHOLDS = (
+    f"wider than `{gates.MAX_EXPONENT_WIDTH}`",
+    f"below `{gates.MIN_E}` nats",
+    f"(need `{gates.MIN_BOOTSTRAP}`)",
+    f"(more than `{gates.MAX_FAILED_SHARE:.0%}`)",
+    f"> `{gates.RUNAWAY_LOG_COEF:g}`",
+    "`(0, 1)`",
+    "not bounded above zero",
+    "is not positive",
+    f"(need `{gates.MIN_BUDGETS}`)",
+    f"at least {gates.MIN_BUDGETS} FLOP budgets",
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +54,43 @@ def smoke(smoke_sweep):
 
 
 def _has_head_commit() -> bool:
-    done = subprocess.run(
-        ["git", "rev-parse", "--verify", "HEAD"],
-        cwd=REPO,
-        capture_output=True,
-        check=False,
-    )
-    return done.returncode == 0
+    return run_cli(["git", "rev-parse", "--verify", "HEAD"], cwd=REPO).returncode == 0
+
+
+def _check_isoflop_failure(error: str, budgets) -> None:
+    """The isoFLOP fit failed for the one accepted reason: fewer than two budgets with the
+    minimum inside the ladder, every other budget named with its minimum outside it."""
+    m = ISO_TOO_FEW.fullmatch(error)
+    assert m, error
+    outside = m[2].split("; ")
+    assert len(outside) == 3 - int(m[1]), error
+    named = set()
+    for part in outside:
+        c, _, why = part.partition(": ")
+        assert why == "minimum outside the sampled N range", part
+        named.add(c)
+    assert named <= {f"C={b:.3g}" for b in budgets}, named
+
+
+def _check_image(path: Path, magic: bytes) -> None:
+    head = path.read_bytes()[: len(magic)]
+    assert head == magic, (path, head)
+    assert path.stat().st_size > 10_000, path
+
+
+def _check_report(text: str, out: Path, n_runs: int) -> None:
+    assert text.startswith(f"# scaling-lab report: `{out}`")
+    at = [text.find(f"\n{h}\n") for h in REPORT_SECTIONS]
+    assert -1 not in at and at == sorted(at), dict(zip(REPORT_SECTIONS, at, strict=True))
+    figures = text[at[1] : at[2]]
+    for fig in FIGURES:
+        assert f"![{fig}](figures/{fig}.png)" in figures, fig
+    laws = text[at[2] : at[3]]
+    for data_type in ("web", "frontier"):
+        assert f"| {data_type} | chinchilla | alpha |" in laws, data_type
+        assert f"| {data_type} | isoflop |" in laws, data_type
+    runs = [line for line in text[at[3] :].splitlines() if line.startswith("| ")]
+    assert len(runs) == 1 + n_runs  # the header and one row per run
 
 
 def test_one_result_per_grid_point(smoke):
@@ -66,28 +120,38 @@ def test_one_result_per_grid_point(smoke):
 
 def test_fits_figures_and_verdict_written(smoke):
     out, _proc = smoke
+    budgets = sorted(results.load(out).budget_flops.unique())
     fits = json.loads((out / "fits.json").read_text())
     for data_type in ("web", "frontier"):
         iso = fits[data_type]["isoflop"]
-        # the toy ladder's minima mostly sit at its smallest model: either a fit or the reason
-        assert ("minima" in iso and len(iso["minima"]) == 3) or "outside the sampled N" in iso[
-            "error"
-        ]
+        # either a fit of all three budgets or the one accepted reason
+        if "error" in iso:
+            _check_isoflop_failure(iso["error"], budgets)
+        else:
+            assert len(iso["minima"]) == 3, iso
         par = fits[data_type]["chinchilla"]
         assert {"E", "A", "B", "alpha", "beta", "converged", "n_bootstrap_failed"} <= set(par)
-    for fig in ("isoflop.png", "loss_vs_compute.png", "optimal_allocation.png"):
-        assert (out / "figures" / fig).stat().st_size > 10_000, fig
+    for fig in FIGURES:
+        _check_image(out / "figures" / f"{fig}.png", PNG)
+        _check_image(out / "figures" / f"{fig}.pdf", PDF)
     verdict = json.loads((out / "verdict.json").read_text())
     assert verdict["data_types"] and "statement" in verdict
     md = (out / "verdict.md").read_text()
     assert md.startswith("#")
     assert bare_numbers(md) == []  # every number has its interval or is replaced by a reason
-    for e in verdict["data_types"].values():
+    assert set(verdict["data_types"]) == {"web", "frontier"}
+    for data_type, e in verdict["data_types"].items():
         for law in ("isoflop", "parametric"):
             gate = e[law]["gate"]
-            assert gate["usable"] or gate["reasons"]
+            # usable exactly when nothing is wrong; each reason names the threshold it failed
+            assert gate["usable"] == (gate["reasons"] == []), gate
+            for reason in gate["reasons"]:
+                assert any(t in reason for t in THRESHOLDS), reason
+        iso_error = fits[data_type]["isoflop"].get("error")
+        if iso_error is not None:  # an unfitted law is gated with the fit's own error
+            assert e["isoflop"]["gate"]["reasons"] == [f"not fitted: `{iso_error}`"]
     report = (out / "report.md").read_text()
-    assert report.startswith("# scaling-lab report")  # by the callback
+    _check_report(report, out, 18)  # by the callback
     assert bare_numbers(report.split("## Runs")[0]) == []  # the run table is raw data
     assert f"report: {out / 'report.md'}" in _proc.stderr
 
@@ -95,56 +159,56 @@ def test_fits_figures_and_verdict_written(smoke):
 def test_relaunch_skips_finished_runs(smoke, data_cache):
     out, _ = smoke
     before = {p: p.stat().st_mtime_ns for p in out.rglob("result.json")}
-    env = {**os.environ, "WANDB_MODE": "disabled", "SCALING_CACHE_DIR": data_cache}
-    proc = subprocess.run(
-        [
-            str(BIN / "scaling-train"),
-            "experiment=smoke",
-            f"runtime.out_dir={out}",
-            "hydra.callbacks={}",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
+    proc = run_cli(
+        ["scaling-train", "experiment=smoke", f"runtime.out_dir={out}", "hydra.callbacks={}"],
+        cache=data_cache,
+        check=True,
         timeout=300,
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stderr.count("done already, skipped") == 18
     assert {p: p.stat().st_mtime_ns for p in out.rglob("result.json")} == before
 
 
 def test_analysis_cli_on_the_sweep(smoke, tmp_path):
     out, _ = smoke
-    fit = subprocess.run(
-        [str(BIN / "scaling"), "fit", str(out), "--json", str(tmp_path / "f.json")],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    budgets = sorted(results.load(out).budget_flops.unique())
+    fit = run_cli(["scaling", "fit", str(out), "--json", tmp_path / "f.json"], check=True)
+    assert "alpha" in fit.stdout
+    laws = json.loads((tmp_path / "f.json").read_text())
+    sweep_fits = json.loads((out / "fits.json").read_text())
+    for data_type in ("web", "frontier"):
+        # the Chinchilla law of each data type, with a finite interval for every parameter:
+        # the law the sweep's own analysis fitted (fits.json)
+        par = laws["chinchilla"][data_type]
+        for name in PARAMS:
+            lo, hi = par["intervals"][name]
+            assert math.isfinite(par[name]) and math.isfinite(lo) and lo <= hi, (name, lo, hi)
+        same = sweep_fits[data_type]["chinchilla"]
+        assert {n: par[n] for n in PARAMS} == pytest.approx({n: same[n] for n in PARAMS})
+        iso = laws["isoflop"][data_type]
+        if "error" in iso:
+            _check_isoflop_failure(iso["error"], budgets)
+        else:
+            lo, hi = iso["n_opt_law"]["interval"]
+            assert lo <= iso["a"] <= hi, iso["n_opt_law"]
+    figs = tmp_path / "figs"
+    run_cli(["scaling", "plot", str(out), "--out", figs], check=True)
+    assert sorted(p.name for p in figs.iterdir()) == sorted(
+        f"{fig}.{ext}" for fig in FIGURES for ext in ("png", "pdf")
     )
-    assert fit.returncode == 0, fit.stderr
-    assert "alpha" in fit.stdout and json.loads((tmp_path / "f.json").read_text())
-    plot = subprocess.run(
-        [str(BIN / "scaling"), "plot", str(out), "--out", str(tmp_path / "figs")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert plot.returncode == 0, plot.stderr
-    assert (tmp_path / "figs" / "isoflop.png").exists()
-    assert (tmp_path / "figs" / "isoflop.pdf").exists()
-    report = subprocess.run(
-        [str(BIN / "scaling"), "report", str(out)], capture_output=True, text=True, timeout=300
-    )
-    assert report.returncode == 0, report.stderr
-    assert (out / "report.md").exists()
+    for fig in FIGURES:
+        _check_image(figs / f"{fig}.png", PNG)
+        _check_image(figs / f"{fig}.pdf", PDF)
+    before = (out / "report.md").stat().st_mtime_ns
+    report = run_cli(["scaling", "report", str(out)], check=True)
+    assert f"report: {out / 'report.md'}" in report.stdout
+    assert (out / "report.md").stat().st_mtime_ns != before  # rewritten, not the callback's
+    _check_report((out / "report.md").read_text(), out, 18)
 
 
 def test_status_on_the_sweep(smoke):
     out = smoke[0]
-    proc = subprocess.run(
-        [str(BIN / "scaling"), "status", str(out)], capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = run_cli(["scaling", "status", str(out)], check=True, timeout=120)
     assert "18 runs: 18 done" in proc.stdout
 
 

@@ -163,7 +163,9 @@ def test_task_rate_interpolates_the_reference_compute():
 def test_task_rate_without_problem_counts_is_undetermined():
     df = _task_frame(lambda r: 0.1 + 0 * r, lambda r: 0.5 + 0 * r).drop(columns="task_n_arith")
     rate = task_rate(df, "web", "frontier", "arith")
-    assert rate.undetermined is not None and not rate.points
+    assert isinstance(rate.undetermined, Undetermined) and not rate.points
+    assert rate.undetermined.reason == "the runs did not record how many arith problems were scored"
+    assert rate.undetermined.fix == "re-run the sweep with this version"
 
 
 # --------------------------------------------------------------------------- levers

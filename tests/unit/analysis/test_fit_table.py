@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import pytest
 from scaling.analysis.tables import fit_frame, format_table, read_table, to_json
 from scaling.core.errors import UserError
 from scaling.fit import ChinchillaLaw, DataConstrainedLaw
+from tests.helpers import run_cli
 
 LAW = ChinchillaLaw(E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658)
 LAW_B = ChinchillaLaw(E=2.1, A=300.0, B=1500.0, alpha=0.30, beta=0.40)
@@ -108,7 +108,13 @@ def test_fit_frame_per_data_type_and_printing(two_types: pd.DataFrame):
     assert para["web"].alpha == pytest.approx(LAW.alpha, rel=1e-3)
     assert para["frontier"].beta == pytest.approx(LAW_B.beta, rel=1e-3)
     text = format_table({**{f"{k}/isoflop": v for k, v in iso.items()}, **para})
-    assert "alpha" in text and "a (N_opt ∝ C^a)" in text and "[" in text and "95%" in text
+    # each estimate printed as "value [lo, hi] 95%", in the order given (frontier, then web)
+    row = r"\s{}\s+(\S+)\s+\[(\S+), (\S+)\] 95%$"
+    alphas = re.findall(row.format("alpha"), text, re.M)
+    exps = re.findall(row.format(re.escape("a (N_opt ∝ C^a)")), text, re.M)
+    assert [float(v) for v, _, _ in alphas] == pytest.approx([LAW_B.alpha, LAW.alpha], rel=1e-3)
+    assert [float(v) for v, _, _ in exps] == pytest.approx([LAW_B.a, LAW.a] * 2, abs=0.01)
+    assert all(float(lo) <= float(v) <= float(hi) for v, lo, hi in alphas + exps)
     assert "R^2 (loss)" in text and "frontier" in text
     parsed = json.loads(to_json(para))
     assert parsed["web"]["law"] == "chinchilla" and "alpha" in parsed["web"]["intervals"]
@@ -147,7 +153,12 @@ def test_fit_frame_other_laws(two_types: pd.DataFrame):
         ]
     )  # no flops column: 6 N D is used; run_id is accepted for run
     env = fit_frame(curves, "envelope", exclude_edges=False, n_bins=60)
-    assert env["web"].n_runs == 6 and env["web"].a > 0
+    e = env["web"]
+    # the lower envelope of six sizes' curves follows N_opt ∝ C^a of the law (a = 0.5126)
+    assert e.n_runs == 6 and e.a == pytest.approx(LAW.a, abs=0.01)
+    lo, hi = e.n_opt_law.interval
+    assert lo < LAW.a < hi
+    assert e.d_opt_law.exponent == pytest.approx(1 - e.a, abs=1e-9)  # D = C / (6 N)
 
 
 def test_fit_frame_errors(two_types: pd.DataFrame):
@@ -173,4 +184,4 @@ def test_import_is_light():
         "import scaling.analysis.tables; "
         "assert 'torch' not in sys.modules and 'hydra' not in sys.modules"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    run_cli(["python", "-c", code], check=True)

@@ -203,7 +203,17 @@ def test_priced_levers_data_wall_and_binding_input_carry_intervals():
     assert bare_numbers(text) == [], bare_numbers(text)
     e = v["data_types"]["web"]
     lv = e["levers"]["levers"]
-    assert lv.binds in ("data", "compute", "undetermined")
+    # per dollar, doubling compute ($19.8 at 1e19 FLOPs) buys more than doubling the pool ($27.8
+    # at 1e-6 expert-seconds per token): for GOOD itself the ratio of the two is 0.77, and the
+    # bootstrap interval of the fitted law's ratio excludes 1, so compute is the binding input
+    assert lv.compute_cost_dollars == pytest.approx(costs.dollars_per_flop * 1e19)
+    assert lv.data_cost_dollars == pytest.approx(costs.dollars_per_token(0.0) * 1e9)
+    per_dollar = (lv.data_gain.value / lv.data_cost_dollars) / (
+        lv.compute_gain.value / lv.compute_cost_dollars
+    )
+    assert lv.ratio.value == pytest.approx(per_dollar, rel=1e-9)
+    assert lv.ratio.value == pytest.approx(0.77, abs=0.05)
+    assert lv.ratio.hi < 1 and lv.binds == "compute"
     assert lv.compute_gain.lo > 0 and "doubling compute" in text
     wall = e["data_wall"]["fresh"]
     # D_opt reaches 1e9 tokens well below C = 1e19 for this law: the wall is inside the sweep

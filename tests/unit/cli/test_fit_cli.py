@@ -6,10 +6,12 @@ The anchor test skips when ../shared/anchors/ is absent (see its PROVENANCE.md).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import scipy.stats
 
 from scaling.cli.main import main
 from tests.conftest import ANCHORS
@@ -27,7 +29,8 @@ def test_fit_on_epochs_published_table_prints_parameters_with_intervals(tmp_path
     assert "tokens is not in the table; derived as tokens = flops / (6 * params)" in captured.err
     for name in ("E", "A", "B", "alpha", "beta"):
         line = next(ln for ln in captured.out.splitlines() if f" {name} " in f" {ln} ")
-        assert "95%" in line and "[" in line, line
+        m = re.search(rf"\s{name}\s+(\S+)\s+\[(\S+), (\S+)\] 95%$", line)
+        assert m and float(m[2]) < float(m[1]) < float(m[3]), line
     fit = json.loads(out.read_text())
     p = fit["chinchilla"]["all"]
     # all 245 points (no outliers dropped): near Besiroglu et al. 2024's refit, E 1.82,
@@ -115,7 +118,16 @@ def test_cli_compare_rejects_hoffmann_on_epochs_points(capsys):
     args += ["hoffmann2022", "--map", "params=Model Size", "--map", "flops=Training FLOP"]
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert "compare hoffmann2022" in text and "p" in text
+    assert "compare hoffmann2022" in text
+    # both tests print "<statistic> = x, dof 5, p = y -> rejected at 5%", y = chi2.sf(x, 5)
+    for stat in (r"chi2", r"2 dlogL"):
+        m = re.search(
+            stat + r" = ([0-9.e+-]+), dof (\d+), p = ([0-9.e+-]+) -> rejected at 5%", text
+        )
+        assert m, (stat, text)
+        x, dof, p = float(m[1]), int(m[2]), float(m[3])
+        assert dof == 5 and p < 0.05
+        assert p == pytest.approx(scipy.stats.chi2.sf(x, dof), rel=0.1), (stat, x, p)
 
 
 @pytest.mark.skipif(not ANCHORS.exists(), reason="published anchors not present")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -102,7 +103,11 @@ def test_bpe_is_built_once_then_read_from_the_cache(corpus, tmp_path):
     c = bpe.build("bpe", vocab_size=300, data=data, seed=0, cache_dir=str(tmp_path / "other"))
     assert c.fingerprint() == a.fingerprint()
     d = bpe.build("bpe", vocab_size=320, data=data, seed=0, cache_dir=cache)
-    assert d.fingerprint() != a.fingerprint() and len(list((tmp_path / "cache").glob("bpe-*"))) > 2
+    assert d.fingerprint() != a.fingerprint()
+    # one cached model per vocabulary size: a's (read back by b) and d's
+    cached = sorted((tmp_path / "cache").glob("bpe-*[0-9a-f].json"))
+    assert cached == sorted(Path(t.provenance["cache_file"]) for t in (a, d))
+    assert b.provenance["cache_file"] == a.provenance["cache_file"]
 
 
 def test_small_text_pads_the_vocabulary_to_the_config(tmp_path):

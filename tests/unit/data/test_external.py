@@ -6,6 +6,7 @@ fake stream; everything else is built in tmp_path.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import random
@@ -355,7 +356,10 @@ def test_hub_rows_are_streamed_once_then_cached(monkeypatch, tmp_path):
     assert (
         docs[1].text == "<|user|> q1\n<|assistant|> a1\n" and docs[0].doc_id == "hf:org/qa:train:0"
     )
-    assert prov["revision"] == "0123abcd" and Path(prov["cache_file"]).exists()
+    assert prov["revision"] == "0123abcd"
+    with gzip.open(prov["cache_file"], "rt", encoding="utf-8") as fh:  # the rows, rendered
+        cached = [json.loads(line) for line in fh if line.strip()]
+    assert [(r["id"], r["text"]) for r in cached] == [(d.doc_id, d.text) for d in docs]
     _check_split(docs)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a cached hub dataset needs no network
     again, prov2 = external.load(src, cache_dir=str(tmp_path))
@@ -425,7 +429,13 @@ def test_training_run_on_a_local_folder_records_its_source(txt_folder, tmp_path)
     src = rec["data_sources"]["mine"]
     assert src["kind"] == "local" and src["path"] == str(txt_folder.resolve())
     assert src["files"] == 200 and len(src["content_sha256"]) == 64
-    assert rec["pool_tokens"] and rec["pool_tokens"] > 0
+    docs, _ = external.load(SourceConfig(kind="local", path=str(txt_folder)))
+    assert src["split_bytes"] == sum(len(d.text.encode()) for d in external.split(docs, "train"))
+    # the byte tokenizer: the run's documents took one token per byte and one end-of-document
+    # token each, so the pool is the split's bytes scaled by that tokens-per-byte ratio
+    took, n_docs = src["unique_tokens"], src["pool_documents"]
+    assert rec["pool_tokens"] == pytest.approx(src["split_bytes"] * took / (took - n_docs))
+    assert src["split_bytes"] < rec["pool_tokens"] < 1.01 * src["split_bytes"]
 
 
 def test_training_run_on_a_save_to_disk_dataset_records_its_source(tmp_path):

@@ -603,16 +603,11 @@ print(h.hexdigest())
 
 def test_same_bytes_in_every_process():
     """No salted ``hash()`` or set order leaks into the data: other PYTHONHASHSEEDs agree."""
-    import os
-    import subprocess
-    import sys
+    from tests.helpers import run_cli
 
     digests = set()
     for hash_seed in ("1", "2"):
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        out = subprocess.run(
-            [sys.executable, "-c", _DIGEST_SCRIPT], env=env, capture_output=True, text=True
-        )
-        assert out.returncode == 0, out.stderr
+        env = {"PYTHONHASHSEED": hash_seed}
+        out = run_cli(["python", "-c", _DIGEST_SCRIPT], env=env, check=True)
         digests.add(out.stdout.strip())
     assert len(digests) == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from scaling.data import token_cache
 from scaling.data.documents import Document
 from scaling.data.stream import build_eval_stream, build_train_stream
 from scaling.tokenizers.base import ByteTokenizer
+from tests.helpers import launch
 
 TOK = ByteTokenizer()
 WEB = SourceConfig(kind="installed_docs", packages=["stdlib"])
@@ -184,8 +184,7 @@ def test_parallel_workers_build_once_and_read_the_same_stream(cache):
         """
     )
     procs = [
-        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-        for _ in range(2)
+        launch(["python", "-c", script], stdout=subprocess.PIPE, stderr=None) for _ in range(2)
     ]
     outs = [p.communicate(timeout=300)[0].split() for p in procs]
     assert all(p.returncode == 0 for p in procs)

@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 from scipy.integrate import quad
 from scipy.optimize import minimize_scalar
+from scipy.stats import chi2
 
 from scaling.core.errors import UserError
 from scaling.fit._common import huber
@@ -137,9 +138,11 @@ def test_lrt_true_law_not_rejected_wrong_law_rejected(synthetic):
     assert ok.statistic == pytest.approx(
         2 * (mle.log_likelihood - ok.null.log_likelihood), rel=1e-12
     )
-    assert ok.statistic >= 0 and ok.p_value > 0.05 and not ok.rejected
+    assert ok.p_value == pytest.approx(chi2.sf(ok.statistic, 5), rel=1e-9)
+    assert ok.p_value > 0.05 and not ok.rejected
     bad = likelihood_ratio_test(N, D, L, WRONG, mle)
     assert bad.p_value < 1e-3 and bad.rejected and bad.dof == 5
+    assert bad.p_value == pytest.approx(chi2.sf(bad.statistic, 5), rel=1e-9)
     hoff = likelihood_ratio_test(N, D, L, HOFFMANN_2022, mle)
     assert hoff.p_value < 1e-30
     assert hoff.log10_p_value == pytest.approx(math.log10(hoff.p_value), abs=1e-6)
@@ -155,10 +158,15 @@ def test_lrt_nested_models_and_dof(synthetic):
     assert e_true.E == TRUE.E
     r = likelihood_ratio_test(N, D, L, e_true, mle)
     assert r.dof == 1 and r.freed == ("E",) and r.p_value > 0.05
+    assert r.p_value == pytest.approx(chi2.sf(r.statistic, 1), rel=1e-9)
     assert likelihood_ratio_test(N, D, L, e_wrong, mle).p_value < 1e-3
     # law fixed -> law with E fixed at the same value frees A, B, alpha, beta: dof 4
     r4 = likelihood_ratio_test(N, D, L, TRUE, e_true)
-    assert r4.dof == 4 and r4.freed == ("A", "B", "alpha", "beta") and r4.statistic >= 0
+    assert r4.dof == 4 and r4.freed == ("A", "B", "alpha", "beta")
+    assert r4.statistic == pytest.approx(
+        2 * (e_true.log_likelihood - r4.null.log_likelihood), rel=1e-12
+    )
+    assert r4.p_value == pytest.approx(chi2.sf(r4.statistic, 4), rel=1e-9)
     # law_b None fits all five here
     r5 = likelihood_ratio_test(N, D, L, TRUE, None, n_starts=50)
     assert r5.dof == 5 and r5.alternative.log_likelihood == pytest.approx(
@@ -225,7 +233,18 @@ def test_chi_square_singular_and_non_finite_bootstrap(synthetic):
     assert r.n_bootstrap == 100 and r.n_dropped == 5 and r.n_used == 95
     assert r.pseudo_inverse and r.rank == 4 and r.dof == 4
     assert "singular" in r.warning and "never varied" in r.warning
-    assert np.isfinite(r.chi2) and 0 <= r.p_value <= 1
+    # by hand: the 95 finite resamples, chi2 = d^T Sigma^+ d with dof = rank 4
+    with np.errstate(invalid="ignore"):  # log(-1)
+        X = np.column_stack([np.log(s[k]) for k in ("E", "A", "B")] + [s["alpha"], s["beta"]])
+    X = X[np.all(np.isfinite(X), axis=1)]
+    assert len(X) == 95
+    c = [*np.log([fit.E, fit.A, fit.B]), fit.alpha, fit.beta]
+    d = np.subtract([*np.log([TRUE.E, TRUE.A, TRUE.B]), TRUE.alpha, TRUE.beta], c)
+    cov = np.cov(X.T)
+    assert np.linalg.matrix_rank(cov) == 4
+    by_hand = float(d @ np.linalg.pinv(cov, rcond=1e-10, hermitian=True) @ d)
+    assert r.chi2 == pytest.approx(by_hand, rel=1e-6)
+    assert r.p_value == pytest.approx(chi2.sf(r.chi2, 4), rel=1e-9)
     _json(r)
     flat = {k: np.full(100, float(getattr(TRUE, k))) for k in s}
     with pytest.raises(UserError, match=r"covariance .* is zero"):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -12,6 +10,7 @@ import pytest
 
 from scaling.core.errors import UserError
 from scaling.fit import ChinchillaLaw, fit_envelope
+from tests.helpers import run_cli
 
 LAW = ChinchillaLaw(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
 
@@ -101,4 +100,4 @@ def test_envelope_imports_no_pandas():
         "'tokens': [1, 4, 1, 4, 1, 4]}, n_bins=20, exclude_edges=False); "
         "assert 'pandas' not in sys.modules, 'pandas imported'"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    run_cli(["python", "-c", code], check=True)

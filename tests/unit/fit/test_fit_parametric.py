@@ -183,7 +183,14 @@ def test_holdout_largest_model():
     largest = N.max()
     assert h.n_test == int(np.sum(largest == N)) and h.n_train + h.n_test == len(N)
     assert h.mean_abs_loss_rel_error < 0.02
-    assert h.max_abs_loss_rel_error >= h.mean_abs_loss_rel_error
+    # the errors are the train fit's (which never saw the largest model) on the held-out runs
+    test = largest == N
+    assert h.train_fit.n_points == h.n_train
+    pred = np.asarray(h.train_fit.predict(N[test], D[test]))
+    expected = np.abs((pred - L[test]) / L[test])
+    assert np.abs(h.loss_rel_errors) == pytest.approx(expected, rel=1e-12)
+    assert h.max_abs_loss_rel_error == pytest.approx(expected.max(), rel=1e-12)
+    assert h.mean_abs_loss_rel_error == pytest.approx(expected.mean(), rel=1e-12)
     d = fit.to_dict()
     assert d["holdout"]["n_test"] == h.n_test and "train_fit" in d["holdout"]
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -15,6 +13,7 @@ from scaling.runs import identity, state
 from scaling.runs.lock import RunLock
 from scaling.runs.runner import execute
 from tests.conftest import tiny_run
+from tests.helpers import launch, run_cli
 
 
 def _kill_after_first_checkpoint(out_dir, flops):
@@ -25,7 +24,7 @@ def _kill_after_first_checkpoint(out_dir, flops):
         from scaling.runs.runner import execute
         execute(tiny_run(flops={flops}, out_dir={str(out_dir)!r}))
     """)
-    proc = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy())
+    proc = launch(["python", "-c", code], stdout=None, stderr=None)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if list(out_dir.glob("*/checkpoint.pt")):
@@ -65,9 +64,7 @@ def test_lock_excludes_a_live_holder_and_takes_over_a_dead_one(tmp_path):
     b = RunLock(tmp_path)
     assert not b.acquire() and b.holder["pid"] == os.getpid()
     a.release()
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
-    ).stdout.strip()
+    dead = run_cli(["python", "-c", "import os; print(os.getpid())"], check=True).stdout.strip()
     (tmp_path / "lock").write_text(json.dumps({"host": os.uname().nodename, "pid": int(dead)}))
     c = RunLock(tmp_path)
     assert c.acquire()

@@ -1,5 +1,6 @@
 """wandb mirrors a run without a network: offline mode writes locally, online falls back."""
 
+import json
 import os
 
 import pytest
@@ -30,7 +31,7 @@ def test_disabled_mode_writes_nothing(tmp_path, monkeypatch):
     record = _wandb_run(tmp_path, monkeypatch, "disabled")
     assert record["status"] == "done"  # the run itself finished, so its silence is the mode's
     run_dir = tmp_path / record["run_id"]
-    assert (run_dir / "result.json").exists()
+    assert json.loads((run_dir / "result.json").read_text()) == record
     assert not (run_dir / "wandb").exists()
     assert not list(tmp_path.rglob("offline-run-*"))
 
