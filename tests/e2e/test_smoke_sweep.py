@@ -160,7 +160,13 @@ def test_relaunch_skips_finished_runs(smoke, data_cache):
     out, _ = smoke
     before = {p: p.stat().st_mtime_ns for p in out.rglob("result.json")}
     proc = run_cli(
-        ["scaling-train", "experiment=smoke", f"runtime.out_dir={out}", "hydra.callbacks={}"],
+        [
+            "scaling-train",
+            "experiment=smoke",
+            f"runtime.out_dir={out}",
+            "hydra.callbacks={}",
+            "hydra/launcher=local",  # one process: the skip logic, not the launcher, is tested
+        ],
         cache=data_cache,
         check=True,
         timeout=300,
@@ -172,7 +178,9 @@ def test_relaunch_skips_finished_runs(smoke, data_cache):
 def test_analysis_cli_on_the_sweep(smoke, tmp_path):
     out, _ = smoke
     budgets = sorted(results.load(out).budget_flops.unique())
-    fit = run_cli(["scaling", "fit", str(out), "--json", tmp_path / "f.json"], check=True)
+    # 20 resamples (the gates' minimum, MIN_BOOTSTRAP): the point estimates do not depend on it
+    boot = ["--bootstrap", "20"]
+    fit = run_cli(["scaling", "fit", str(out), "--json", tmp_path / "f.json", *boot], check=True)
     assert "alpha" in fit.stdout
     laws = json.loads((tmp_path / "f.json").read_text())
     sweep_fits = json.loads((out / "fits.json").read_text())
@@ -192,7 +200,7 @@ def test_analysis_cli_on_the_sweep(smoke, tmp_path):
             lo, hi = iso["n_opt_law"]["interval"]
             assert lo <= iso["a"] <= hi, iso["n_opt_law"]
     figs = tmp_path / "figs"
-    run_cli(["scaling", "plot", str(out), "--out", figs], check=True)
+    run_cli(["scaling", "plot", str(out), "--out", figs, *boot], check=True)
     assert sorted(p.name for p in figs.iterdir()) == sorted(
         f"{fig}.{ext}" for fig in FIGURES for ext in ("png", "pdf")
     )
@@ -200,7 +208,7 @@ def test_analysis_cli_on_the_sweep(smoke, tmp_path):
         _check_image(figs / f"{fig}.png", PNG)
         _check_image(figs / f"{fig}.pdf", PDF)
     before = (out / "report.md").stat().st_mtime_ns
-    report = run_cli(["scaling", "report", str(out)], check=True)
+    report = run_cli(["scaling", "report", str(out), *boot], check=True)
     assert f"report: {out / 'report.md'}" in report.stdout
     assert (out / "report.md").stat().st_mtime_ns != before  # rewritten, not the callback's
     _check_report((out / "report.md").read_text(), out, 18)
