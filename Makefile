@@ -22,11 +22,12 @@ install: $(STAMP)
 demo: install
 	$(BIN)/scaling-train experiment=quickstart
 
-# the whole suite: tests/unit/ and the end-to-end sweeps of tests/e2e/ (marked slow)
+# the whole suite: tests/unit/ and the end-to-end sweeps of tests/e2e/ (marked slow), on two
+# pytest-xdist workers; the end-to-end tests share one worker (one smoke sweep, see tests/conftest.py)
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 # the inner loop: everything but the subprocess sweeps
 test-fast: install

@@ -88,3 +88,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "e2e" in Path(str(item.fspath)).parts:
             item.add_marker(pytest.mark.slow)
+            # under pytest-xdist (make test: -n 2 --dist loadgroup) every end-to-end test runs on
+            # one worker, so the session's smoke sweep is trained once
+            item.add_marker(pytest.mark.xdist_group("e2e"))
