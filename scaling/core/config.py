@@ -42,6 +42,7 @@ TOKENIZER_KINDS = ("byte", "bpe", "pretrained")
 # merges (also checked by ``data.tokenizer.build_bpe``).
 MIN_BPE_VOCAB = 260
 DEVICES = ("cpu", "cuda", "auto")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass
@@ -208,6 +209,11 @@ class RuntimeConfig:
     checkpoint_minutes: float = 5.0
     rerun_failed: bool = False
     job_index: int | None = None  # set by the launcher glue: which job of a multirun this is
+    # Matmul precision of the training step: "auto" = bf16 autocast on CUDA, fp32 on CPU (the
+    # default; results comparable with every earlier run); "bf16" = bf16 autocast on CPU too
+    # (weights, optimizer state and the loss stay fp32); "fp32" = never autocast. A precision
+    # other than "auto" is part of the run's identity (``runs.identity.config_hash``).
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         _positive_int(self.threads, "runtime.threads")
@@ -221,6 +227,11 @@ class RuntimeConfig:
             self.progress in ("auto", "bar", "log", "none"),
             "runtime.progress",
             "must be one of auto, bar, log, none",
+        )
+        _require(
+            self.precision in PRECISIONS,
+            "runtime.precision",
+            f"{self.precision!r} is not one of {', '.join(PRECISIONS)}",
         )
 
 

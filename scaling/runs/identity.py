@@ -30,6 +30,9 @@ def canonical(obj: Any) -> Any:
 def config_hash(config: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of the scientific sections of a run config dict."""
     sci = {k: config[k] for k in SCIENTIFIC_SECTIONS if k in config}
+    precision = (config.get("runtime") or {}).get("precision", "auto")
+    if precision != "auto":  # changes the numerics; "auto" is left out so older ids still hold
+        sci["precision"] = precision
     blob = json.dumps(canonical(sci), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 

@@ -154,6 +154,7 @@ def build_record(run: RunConfig, rid: str, res: Any) -> dict[str, Any]:
         "flops_per_second": res.flops_by_convention[conv] / max(res.train_seconds, 1e-9),
         "threads": run.runtime.threads,
         "device": run.runtime.device,
+        "precision": run.runtime.precision,
         "data_sources": res.data_sources,
         "tokenizer": res.tokenizer,
         "git_commit": git_commit(),

@@ -115,12 +115,7 @@ class Trainer:
         self._check_task_files()
         torch.manual_seed(run.seed)
         self.model = Transformer(self.shape).to(self.device)
-        # bf16 autocast on GPUs (weights and optimizer state stay fp32); plain fp32 on CPU
-        self.autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16)
-            if self.device.startswith("cuda")
-            else contextlib.nullcontext()
-        )
+        self.autocast = autocast_context(run.runtime.precision, self.device)
         self.step_model = torch.compile(self.model) if run.runtime.compile else self.model
         o = run.optim
         self.optimizer = torch.optim.AdamW(
@@ -369,3 +364,12 @@ def _params_by_convention(shape: flops.Shape) -> dict[str, int]:
     """N under every FLOP convention, plus the total and non-embedding counts."""
     by = {c: flops.params_for_convention(shape, c) for c in flops.CONVENTIONS}
     return by | {"total": flops.params_total(shape), "nonembed": flops.params_nonembed(shape)}
+
+
+def autocast_context(precision: str, device: str) -> Any:
+    """bf16 autocast for ``runtime.precision`` (``auto``: on CUDA only); weights, optimizer state
+    and the cross-entropy stay fp32 (``Transformer.forward`` upcasts the logits)."""
+    cuda = device.startswith("cuda")
+    if precision == "bf16" or (precision == "auto" and cuda):
+        return torch.autocast("cuda" if cuda else "cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
