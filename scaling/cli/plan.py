@@ -104,6 +104,28 @@ def print_plan(overrides: list[str], calibrate: bool = True) -> int:
         f"{tables.format_seconds(wall)} wall on {n_workers} worker(s) "
         f"(launcher {str(launcher.get('_target_', '')).split('.')[-1]})"
     )
+    if calibrate and secs and wall > 0:
+        print(_efficiency_line(runs, trained, wall, n_workers))
     out_dirs = sorted({run.runtime.out_dir for run in runs})
     print(f"results go to {', '.join(out_dirs)}")
     return 0
+
+
+def _efficiency_line(
+    runs: list[RunConfig], trained: list[dict[str, Any]], wall: float, n_workers: int
+) -> str:
+    """The predicted share of the machine's measured fp32 matmul peak that the pending runs use:
+    their FLOPs (under each run's convention) over the predicted wall time x the peak of the
+    threads in use (workers x runtime.threads, at most the CPU count)."""
+    import os
+
+    from scaling.train.calibrate import matmul_peak_flops
+
+    threads = max(1, runs[0].runtime.threads)
+    in_use = min(os.cpu_count() or 1, n_workers * threads)
+    peak = matmul_peak_flops(1) * in_use  # per-thread peak x threads (measured 1 thread)
+    pending = sum(r["flops"] for r in trained if r["state"] != "done")
+    return (
+        f"predicted efficiency: {pending / wall / peak:.1%} of the measured fp32 matmul peak "
+        f"({peak / 1e9:.0f} GFLOP/s on {in_use} thread(s))"
+    )
