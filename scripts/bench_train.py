@@ -1,14 +1,16 @@
 """Training-step throughput of scaling-lab against a plain nanoGPT-style loop, side by side.
 
-For each of three model shapes, runs (1) the product's real training path (``Trainer`` on a
-FLOP budget, data from the packed stream) and (2) a plain loop written here in the style of
-nanoGPT's train.py (its own GPT module with biases, ``get_batch`` by random offsets and
-``torch.stack``, AdamW, clipping), same shape, batch, context and threads, alternating
-repeats so both see the same machine state. Prints JSON with tokens/s, achieved FLOP/s,
-model FLOP utilisation (MFU: achieved 6N_attn FLOP/s over this machine's measured fp32 matmul
-peak on the same thread count) and ``speedup`` = product tokens/s / plain tokens/s.
+For each model shape (the ladder's xs, m, l and two wider ones, d_model 128 and 256), runs
+(1) the product's real training path (``Trainer`` on a FLOP budget, data from the packed
+stream) and (2) a plain loop written here in the style of nanoGPT's train.py (its own GPT
+module with biases, ``get_batch`` by random offsets and ``torch.stack``, AdamW, clipping),
+same shape, batch, context and threads, alternating repeats so both see the same machine
+state. Prints JSON with tokens/s, achieved FLOP/s, model FLOP utilisation (MFU: achieved
+6N_attn FLOP/s over this machine's measured fp32 matmul peak on the same thread count,
+``train.calibrate.matmul_peak_flops``) and ``speedup`` = product tokens/s / plain tokens/s.
 
     python scripts/bench_train.py [--threads 1] [--steps 60] [--repeats 3]
+        [--shapes xs,m,l,d128,d256] [--precision auto|fp32|bf16]
 """
 
 from __future__ import annotations
@@ -38,9 +40,16 @@ from scaling.core.config import (
 )
 from scaling.data.stream import build_train_stream
 from scaling.tokenizers.base import ByteTokenizer
+from scaling.train.calibrate import matmul_peak_flops
 from scaling.train.trainer import Trainer
 
-SHAPES = {"xs": (1, 24, 2), "m": (2, 48, 3), "l": (3, 64, 4)}  # configs/model ladder
+SHAPES = {  # configs/model ladder, plus two wider shapes where the matmuls dominate
+    "xs": (1, 24, 2),
+    "m": (2, 48, 3),
+    "l": (3, 64, 4),
+    "d128": (4, 128, 4),
+    "d256": (4, 256, 4),
+}
 CONTEXT, BATCH = 128, 4  # the product's defaults (configs/model, configs/optim)
 
 
@@ -108,7 +117,9 @@ def plain_loop(shape: tuple[int, int, int], data: np.ndarray, steps: int) -> flo
     return steps * BATCH * CONTEXT / (time.perf_counter() - t0)
 
 
-def product_loop(name: str, shape: tuple[int, int, int], steps: int, threads: int) -> float:
+def product_loop(
+    name: str, shape: tuple[int, int, int], steps: int, threads: int, precision: str = "auto"
+) -> float:
     """tokens/s of scaling-lab's own training path (Trainer.run_to_end's timed steps)."""
     n_layer, d, h = shape
     web = SourceConfig(kind="installed_docs", packages=["stdlib"])
@@ -127,23 +138,11 @@ def product_loop(name: str, shape: tuple[int, int, int], steps: int, threads: in
             final_tokens_per_domain=CONTEXT,
             points=0,
         ),
-        runtime=RuntimeConfig(threads=threads, progress="none"),
+        runtime=RuntimeConfig(threads=threads, progress="none", precision=precision),
     )
     trainer = Trainer(run)
     res = trainer.run_to_end()
     return res.tokens_per_second
-
-
-def matmul_peak(threads: int, n: int = 1024, reps: int = 20) -> float:
-    """Measured fp32 matmul FLOP/s on this machine and thread count (the MFU denominator)."""
-    torch.set_num_threads(threads)
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    for _ in range(3):
-        a @ b
-    t = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    return 2 * n**3 * reps / (time.perf_counter() - t)
 
 
 def main() -> None:
@@ -151,11 +150,18 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated subset of SHAPES")
+    ap.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        default="auto",
+        help="runtime.precision of the product's loop (the plain loop stays fp32)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     web = DataConfig(name="web", mixture={"web": SourceConfig(packages=["stdlib"])})
     data = build_train_stream(web, ByteTokenizer(), 400_000, seed=0).tokens
-    peak = matmul_peak(args.threads)
+    peak = matmul_peak_flops(args.threads)
     out = {
         "machine": platform.processor() or platform.machine(),
         "threads": args.threads,
@@ -164,13 +170,15 @@ def main() -> None:
         "context": CONTEXT,
         "steps_timed": args.steps,
         "repeats": args.repeats,
+        "precision": args.precision,
         "matmul_peak_flops_per_second": peak,
         "shapes": {},
     }
-    for name, shape in SHAPES.items():
+    for name in args.shapes.split(","):
+        shape = SHAPES[name]
         ours, plain = [], []
         for _ in range(args.repeats):  # alternate so drift hits both equally
-            ours.append(product_loop(name, shape, args.steps, args.threads))
+            ours.append(product_loop(name, shape, args.steps, args.threads, args.precision))
             plain.append(plain_loop(shape, data, args.steps))
         s = FL.Shape(*shape[:2], shape[2], 4 * shape[1], CONTEXT, 257, True)
         fpt = FL.flops_per_token(s, "6N_attn")
