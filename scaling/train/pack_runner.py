@@ -62,12 +62,7 @@ def _log_record(t: Trainer, step: int, out: dict[str, float], seconds: float) ->
 def _finish(t: Trainer, weights: dict[str, torch.Tensor], wall: float) -> RunResult:
     """Final evaluation and tasks on the run's final weights, then its result (as the solo loop)."""
     t.model.load_state_dict(weights)
-    final = t.evaluate(final=True)
-    final["final"] = True
-    t.evals.append(final)
-    task = t.evaluate_tasks()
-    for name, r in task.items():
-        final[f"task/{name}/accuracy"] = r["accuracy"]
+    final, task = t.final_evaluation()
     return t._result(final, task, wall)
 
 

@@ -297,14 +297,19 @@ class Trainer:
                 self.evals.append(rec)
                 hooks.on_eval(rec, self)
             hooks.maybe_checkpoint(self)
+        final, task = self.final_evaluation()
+        hooks.on_eval(final, self)
+        return self._result(final, task, time.perf_counter() - wall0)
+
+    def final_evaluation(self) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """The final held-out evaluation (recorded in ``evals``) and the task accuracies."""
         final = self.evaluate(final=True)
         final["final"] = True
         self.evals.append(final)
         task = self.evaluate_tasks()
         for name, r in task.items():
             final[f"task/{name}/accuracy"] = r["accuracy"]
-        hooks.on_eval(final, self)
-        return self._result(final, task, time.perf_counter() - wall0)
+        return final, task
 
     def _result(self, final: dict[str, Any], task: dict[str, Any], wall: float) -> RunResult:
         data = self.train_stream()
