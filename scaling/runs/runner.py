@@ -1,15 +1,22 @@
-"""Run one config into its run directory: skip, lock, resume, train, publish the record.
+"""Run configs into their run directories: skip, lock, resume, train (alone or packed), publish.
 
-``execute(run)`` is what every launcher job calls (through ``scaling.cli.train``). It skips a
-finished run, writes ``config.yaml``, streams ``metrics.jsonl``, keeps ``status.json`` current
-(state, step, ETA, host, pid) and writes ``result.json`` atomically at the end. A diverged or
-crashed run is marked failed with its reason and the sweep goes on.
+``execute(run)`` is what a launcher job calls for one run (through ``scaling.cli.train``);
+``execute_pack(runs)`` is what the packing launcher calls for several (``scaling.cli.pack``).
+Each run is handled on its own exactly as ``execute`` handles it: a finished run is skipped, a
+run held by another process is skipped, ``config.yaml`` is written, ``metrics.jsonl`` streamed,
+``status.json`` kept current (state, step, ETA, host, pid), a checkpoint resumed, and
+``result.json`` written atomically when the run ends (a packed run publishes as soon as it
+finishes, while the rest of its pack trains). A diverged or crashed run is marked failed with
+its reason and the sweep goes on. Runs that can share a pack (``train.plan.pack_key``) train
+as one batched computation (``train.pack_runner``), the rest alone.
 """
 
 from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +30,8 @@ from scaling.runs.hooks import RecordHooks, truncate_metrics
 from scaling.runs.record import build_record
 from scaling.runs.tracking import make_mirror
 
+Record = dict[str, Any]
+
 
 def remove_stale_temporaries(run_dir: Path) -> list[Path]:
     """Delete half-written ``.<name>.<pid>.tmp`` files of atomic writes a killed holder left
@@ -33,16 +42,29 @@ def remove_stale_temporaries(run_dir: Path) -> list[Path]:
     return stale
 
 
-def execute(run: RunConfig) -> dict[str, Any] | None:
-    """Train ``run`` into ``<runtime.out_dir>/<run_id>`` unless it is done or held elsewhere.
+@dataclass
+class _Planned:
+    """A run that is to train here: its id, directory and (validated) trainer."""
 
-    Resumes from ``checkpoint.pt`` when an earlier attempt was interrupted. Returns the result
-    record, or None when the run failed (status.json says why), another process holds it, or
-    the grid window skips it (nothing is written).
-    Config errors (UserError) propagate before anything is written: the CLI prints one line.
-    """
-    from scaling.runs.lock import RunLock
+    run: RunConfig
+    rid: str
+    run_dir: Path
+    trainer: Any
 
+
+@dataclass
+class _Claimed(_Planned):
+    """A planned run whose lock this process holds, resumed if it had a checkpoint."""
+
+    lock: Any = None
+    hooks: Any = None
+    mirror: Any = None
+    resumed_from: int | None = None
+
+
+def _plan(run: RunConfig) -> _Planned | Record | None:
+    """The record of a finished run, None for a run to skip, else the run planned to train.
+    Config errors (UserError) propagate before anything is written."""
     rid = identity.run_id(run.to_dict())
     run_dir = Path(run.runtime.out_dir) / rid
     found = state.run_state(run_dir)
@@ -61,20 +83,37 @@ def execute(run: RunConfig) -> dict[str, Any] | None:
     from scaling.train.trainer import Trainer  # torch is imported only to train
 
     trainer = Trainer(run, plan=plan)  # validates the budget before anything is written
-    run_dir.mkdir(parents=True, exist_ok=True)
-    lock = RunLock(run_dir)
+    return _Planned(run, rid, run_dir, trainer)
+
+
+def _claim(p: _Planned) -> _Claimed | Record | None:
+    """Lock the run (None when another process holds it), resume its checkpoint and open its
+    record: config.yaml, metrics.jsonl, status and the tracking mirror."""
+    from scaling.runs.lock import RunLock
+
+    p.run_dir.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(p.run_dir)
     if not lock.acquire():
         h = lock.holder or {}
-        print(f"[{rid}] held by {h.get('host')}:{h.get('pid')}, skipped", file=sys.stderr)
+        print(f"[{p.rid}] held by {h.get('host')}:{h.get('pid')}, skipped", file=sys.stderr)
         return None
-    try:
-        if state.run_state(run_dir) == "done":  # finished while we were starting
-            print(f"[{rid}] done already, skipped", file=sys.stderr)
-            return io.read_json(run_dir / layout.RESULT)
-        remove_stale_temporaries(run_dir)
-        return _train_locked(run, rid, run_dir, trainer, lock)
-    finally:
+    if state.run_state(p.run_dir) == "done":  # finished while we were starting
         lock.release()
+        print(f"[{p.rid}] done already, skipped", file=sys.stderr)
+        return io.read_json(p.run_dir / layout.RESULT)
+    try:
+        remove_stale_temporaries(p.run_dir)
+        resumed_from = _resume(p.trainer, p.rid, p.run_dir)
+        if resumed_from is None:
+            (p.run_dir / layout.METRICS).unlink(missing_ok=True)
+        with open(p.run_dir / layout.CONFIG, "w") as fh:
+            yaml.safe_dump({"run_id": p.rid, **p.run.to_dict()}, fh, sort_keys=False)
+        mirror = make_mirror(p.run, p.rid, p.run_dir)
+    except BaseException:
+        lock.release()
+        raise
+    hooks = RecordHooks(p.run, p.rid, p.run_dir, mirror, lock)
+    return _Claimed(p.run, p.rid, p.run_dir, p.trainer, lock, hooks, mirror, resumed_from)
 
 
 def _resume(trainer: Any, rid: str, run_dir: Path) -> int | None:
@@ -95,50 +134,140 @@ def _resume(trainer: Any, rid: str, run_dir: Path) -> int | None:
     return trainer.step
 
 
-def _train_locked(
-    run: RunConfig, rid: str, run_dir: Path, trainer: Any, lock: Any
-) -> dict[str, Any] | None:
+def _publish(c: _Claimed, outcome: Any) -> Record | None:
+    """Write the run's outcome (a ``RunResult`` or the exception that ended it) and release it."""
     from scaling.train.trainer import Diverged
 
-    resumed_from = _resume(trainer, rid, run_dir)
-    if resumed_from is None:
-        (run_dir / layout.METRICS).unlink(missing_ok=True)
-    with open(run_dir / layout.CONFIG, "w") as fh:
-        yaml.safe_dump({"run_id": rid, **run.to_dict()}, fh, sort_keys=False)
-    mirror = make_mirror(run, rid, run_dir)
-    hooks = RecordHooks(run, rid, run_dir, mirror, lock)
     exit_code = 1
     try:
-        res = trainer.run_to_end(hooks)
-        record = build_record(run, rid, res)
-        record["resumed_from_step"] = resumed_from
-        record["checkpoints"] = hooks.checkpoints
-        record["checkpoint_seconds"] = hooks.checkpoint_seconds
-        io.atomic_write_json(run_dir / layout.RESULT, record)
-        hooks.status("done", step=res.steps, steps=res.steps)
-        (run_dir / layout.CHECKPOINT).unlink(missing_ok=True)
+        if isinstance(outcome, UserError):
+            raise outcome
+        if isinstance(outcome, Diverged):
+            c.hooks.status("failed", reason=f"diverged: {outcome}")
+            print(f"[{c.rid}] failed: diverged: {outcome}", file=sys.stderr)
+            return None
+        if isinstance(outcome, BaseException):
+            text = "".join(traceback.format_exception(outcome))
+            (c.run_dir / "error.log").write_text(text)
+            c.hooks.status("failed", reason=f"{type(outcome).__name__}: {outcome}")
+            print(
+                f"[{c.rid}] failed: {type(outcome).__name__}: {outcome} "
+                f"(see {c.run_dir}/error.log)",
+                file=sys.stderr,
+            )
+            return None
+        record = build_record(c.run, c.rid, outcome)
+        record["resumed_from_step"] = c.resumed_from
+        record["checkpoints"] = c.hooks.checkpoints
+        record["checkpoint_seconds"] = c.hooks.checkpoint_seconds
+        io.atomic_write_json(c.run_dir / layout.RESULT, record)
+        c.hooks.status("done", step=outcome.steps, steps=outcome.steps)
+        (c.run_dir / layout.CHECKPOINT).unlink(missing_ok=True)
         print(
-            f"[{rid}] trained: loss {record['loss']:.4f} on '{record['loss_domain']}', "
+            f"[{c.rid}] trained: loss {record['loss']:.4f} on '{record['loss_domain']}', "
             f"{record['wall_seconds']:.1f}s",
             file=sys.stderr,
         )
-        mirror.summary(record)
+        c.mirror.summary(record)
         exit_code = 0
         return record
-    except Diverged as exc:
-        hooks.status("failed", reason=f"diverged: {exc}")
-        print(f"[{rid}] failed: diverged: {exc}", file=sys.stderr)
-        return None
-    except UserError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a crash fails this run, not the sweep
-        (run_dir / "error.log").write_text(traceback.format_exc())
-        hooks.status("failed", reason=f"{type(exc).__name__}: {exc}")
-        print(
-            f"[{rid}] failed: {type(exc).__name__}: {exc} (see {run_dir}/error.log)",
-            file=sys.stderr,
-        )
-        return None
     finally:
-        hooks.close()
-        mirror.finish(exit_code)
+        _release(c, exit_code)
+
+
+def _release(c: _Claimed, exit_code: int = 1) -> None:
+    if c.lock is None:
+        return
+    c.hooks.close()
+    c.mirror.finish(exit_code)
+    c.lock.release()
+    c.lock = None
+
+
+def _train_solo(c: _Claimed) -> Record | None:
+    from scaling.train.trainer import Diverged
+
+    try:
+        outcome: Any = c.trainer.run_to_end(c.hooks)
+    except (Diverged, UserError) as exc:
+        outcome = exc
+    except Exception as exc:  # noqa: BLE001 - a crash fails this run, not the sweep
+        outcome = exc
+    return _publish(c, outcome)
+
+
+def _train_packed(claimed: list[_Claimed]) -> list[Record | None]:
+    from scaling.train.pack_runner import train_pack
+
+    out: dict[int, Record | None] = {}
+
+    def publish(k: int, outcome: Any) -> None:
+        out[k] = _publish(claimed[k], outcome)
+
+    labels = ", ".join(c.rid for c in claimed)
+    print(f"[pack of {len(claimed)}] training together: {labels}", file=sys.stderr)
+    train_pack([c.trainer for c in claimed], [c.hooks for c in claimed], on_result=publish)
+    return [out.get(k) for k in range(len(claimed))]
+
+
+def _groups(claimed: list[_Claimed], max_pack: int) -> list[list[int]]:
+    """Indices of ``claimed`` grouped into packs of at most ``max_pack`` runs that may share one
+    (``train.pack_runner.pack_key``); a run that may not pack (bf16, compiled) is a group of one."""
+    from scaling.train.pack_runner import pack_key, packable
+
+    by_key: dict[Any, list[int]] = {}
+    singles = []
+    for i, c in enumerate(claimed):
+        if max_pack > 1 and packable(c.trainer):
+            by_key.setdefault(pack_key(c.trainer), []).append(i)
+        else:
+            singles.append([i])
+    packs = [g[j : j + max_pack] for g in by_key.values() for j in range(0, len(g), max_pack)]
+    return packs + singles
+
+
+def execute_pack(runs: Sequence[RunConfig]) -> list[Record | None]:
+    """Train ``runs`` (each into ``<runtime.out_dir>/<run_id>``), packed where they can share a
+    pack (at most ``runtime.pack`` runs each), and return each run's record in order (None for
+    a run that failed, was skipped or is held elsewhere). Config errors of any run (UserError)
+    are raised before any run is locked or written."""
+    out: list[Record | None] = [None] * len(runs)
+    planned: list[tuple[int, _Planned]] = []
+    for i, run in enumerate(runs):
+        p = _plan(run)
+        if isinstance(p, _Planned):
+            planned.append((i, p))
+        else:
+            out[i] = p
+    claimed: list[tuple[int, _Claimed]] = []
+    try:
+        for i, p in planned:
+            c = _claim(p)
+            if isinstance(c, _Claimed):
+                claimed.append((i, c))
+            else:
+                out[i] = c
+        members = [c for _, c in claimed]
+        max_pack = min((c.run.runtime.pack for c in members), default=1)
+        for group in _groups(members, max_pack):
+            if len(group) == 1:
+                records = [_train_solo(members[group[0]])]
+            else:
+                records = _train_packed([members[j] for j in group])
+            for j, rec in zip(group, records, strict=True):
+                out[claimed[j][0]] = rec
+    finally:
+        for _, c in claimed:  # a run the pack never published (an interrupt) is released
+            _release(c)
+    return out
+
+
+def execute(run: RunConfig) -> Record | None:
+    """Train ``run`` into ``<runtime.out_dir>/<run_id>`` unless it is done or held elsewhere.
+
+    Resumes from ``checkpoint.pt`` when an earlier attempt was interrupted. Returns the result
+    record, or None when the run failed (status.json says why), another process holds it, or
+    the grid window skips it (nothing is written).
+    Config errors (UserError) propagate before anything is written: the CLI prints one line.
+    """
+    return execute_pack([run])[0]

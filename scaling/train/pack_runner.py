@@ -1,69 +1,85 @@
-"""Train several runs of one shape as a pack and return each run's ``RunResult``, as if alone.
+"""Train several runs of one shape as a pack, each run observed and resumable as if alone.
 
-``train_pack(runs)`` builds one ``Trainer`` per run (its tokenizer, plan, data streams, eval
-points, and the solo run's record keeping) and steps them together with ``train.packed.PackedLoop``.
-At each run's own evaluation steps its current weights are copied into its trainer's model and
-evaluated there; at its last step the final evaluation and the task accuracy run on its final
-weights. A run is the same run packed or alone: same initial weights (its seed), same batches
-(``data.batch(step)`` of its own stream), same schedule, same per-step losses (``PackedLoop``'s
-guarantee), hence the same curve, evaluations and result; ``tests/unit/train/test_pack_runner.py``
-checks it against ``Trainer.run_to_end``. Only the timings differ: a pack step's time is shared
-evenly by the runs it stepped.
+``train_pack(trainers, hooks, on_result)`` steps the runs' ``Trainer``s together with
+``train.packed.PackedLoop``. Each run keeps what makes it a run of its own: its plan, data
+streams, evaluation steps, curve and record keeping, and its ``Hooks`` (the runner's
+metrics.jsonl, status.json and checkpoints) called as the solo loop calls them. At a run's own
+evaluation steps its current weights are copied into its trainer's model and evaluated there;
+at its last step the final evaluation and the task accuracy run on its final weights and
+``on_result`` receives its ``RunResult`` at once (so a finished run is published while the rest
+of its pack trains). A checkpoint taken inside a pack is the solo trainer's format
+(``Trainer.state_dict``), so a run resumes packed or alone from it, and a pack can hold runs
+resumed at different steps.
 
-What packs: runs whose ``Trainer.shape`` (hence model shape and vocabulary), batch size, betas,
-eps, weight decay, gradient clip and device agree (``pack_key``). Not yet here (issue 11): the
-runner and launcher grouping a sweep's pending runs into packs, checkpoints and resume inside a
-pack, and the per-run hooks (metrics.jsonl, status.json) while a pack trains.
+A run is the same run packed or alone: same initial weights (its trainer's model, built from
+its seed), same batches (``data.batch(step)`` of its own stream), same schedule, same per-step
+losses (``PackedLoop``'s guarantee), hence the same curve, evaluations and result;
+``tests/unit/train/test_pack_runner.py`` checks it against ``Trainer.run_to_end``, for fresh
+and resumed runs. Only the timings differ: a pack step's time is shared evenly by the runs it
+stepped.
+
+What packs (``plan.pack_key`` on the config, before torch is imported, as the launcher
+groups runs): runs whose model shape, vocabulary, batch size, optimizer constants, device and
+precision agree, trained in fp32 and not compiled (``packable``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import torch
-
-from scaling.core.config import RunConfig
 from scaling.train.packed import PackedLoop, PackedRun
-from scaling.train.trainer import Diverged, RunResult, Trainer
+from scaling.train.plan import pack_key as plan_pack_key
+from scaling.train.trainer import Diverged, Hooks, RunResult, Trainer, autocast_context
+
+Outcome = RunResult | BaseException
 
 
 def pack_key(trainer: Trainer) -> tuple[Any, ...]:
-    """What runs must share to train as one pack."""
-    o = trainer.run.optim
-    return (
-        trainer.shape,
-        o.batch_size,
-        o.beta1,
-        o.beta2,
-        o.eps,
-        o.weight_decay,
-        o.grad_clip,
-        trainer.device,
+    """What runs must share to train as one pack: the config-level key on the trainer's shape
+    (its tokenizer's vocabulary), and the device it resolved to."""
+    return (*plan_pack_key(trainer.run, trainer.shape), trainer.device)
+
+
+def packable(trainer: Trainer) -> bool:
+    """fp32 and eager: the packed engine's equality guarantee holds (``train.packed``)."""
+    fp32 = isinstance(
+        autocast_context(trainer.run.runtime.precision, trainer.device), contextlib.nullcontext
     )
+    return fp32 and not trainer.run.runtime.compile
 
 
-def _log_record(t: Trainer, step: int, out: dict[str, float], seconds: float) -> dict[str, Any]:
+class _Member:
+    """Run k of a pack as its hooks see it: the step, and a solo-format state on demand."""
+
+    def __init__(self, trainer: Trainer, loop: PackedLoop, k: int) -> None:
+        self.trainer, self.loop, self.k = trainer, loop, k
+
+    @property
+    def step(self) -> int:
+        return self.trainer.step
+
+    def state_dict(self) -> dict[str, Any]:
+        sd = self.trainer.state_dict()
+        sd["model"] = self.loop.weights_of(self.k)
+        sd["optimizer"] = self.loop.optimizer_state_of(self.k)
+        return sd
+
+
+def _log_record(t: Trainer, step: int, out: dict[str, float]) -> dict[str, Any]:
     """The curve record the solo loop writes after ``step`` (``Trainer.run_to_end``)."""
     tokens = step * t.plan.tokens_per_step
-    rec = {
+    return {
         "step": step,
         "tokens": tokens,
         "loss": out["loss"],
         "lr": out["lr"],
         "grad_norm": out["grad_norm"],
-        "tokens_per_second": tokens / max(seconds, 1e-9),
+        "tokens_per_second": tokens / max(t.train_seconds, 1e-9),
+        "flops": tokens * t.plan.flops_per_token,
     }
-    rec["flops"] = rec["tokens"] * t.plan.flops_per_token
-    return rec
-
-
-def _finish(t: Trainer, weights: dict[str, torch.Tensor], wall: float) -> RunResult:
-    """Final evaluation and tasks on the run's final weights, then its result (as the solo loop)."""
-    t.model.load_state_dict(weights)
-    final, task = t.final_evaluation()
-    return t._result(final, task, wall)
 
 
 def _step_all(loop: PackedLoop, trainers: list[Trainer]) -> dict[int, dict[str, float]]:
@@ -72,7 +88,8 @@ def _step_all(loop: PackedLoop, trainers: list[Trainer]) -> dict[int, dict[str, 
     batches = {}
     for k in loop.pending:
         t = trainers[k]
-        x, y, m = t.train_stream().batch(loop.step, t.run.optim.batch_size, t.run.model.context)
+        o = t.run.optim
+        x, y, m = t.train_stream().batch(loop.run_step[k], o.batch_size, t.run.model.context)
         batches[k] = (x, y, m)
         t.tokens_supervised += int(m.sum()) if m is not None else x.size
     stepped = list(loop.pending)
@@ -83,49 +100,100 @@ def _step_all(loop: PackedLoop, trainers: list[Trainer]) -> dict[int, dict[str, 
     return out
 
 
-def _packed_run(run: RunConfig, t: Trainer) -> PackedRun:
-    o = run.optim
-    return PackedRun(run.seed, t.plan.steps, t.peak_lr, o.warmup_fraction, o.final_lr_fraction)
+def _make_loop(trainers: list[Trainer]) -> PackedLoop:
+    runs = [
+        PackedRun(
+            t.run.seed,
+            t.plan.steps,
+            t.peak_lr,
+            t.run.optim.warmup_fraction,
+            t.run.optim.final_lr_fraction,
+            start=t.step,
+        )
+        for t in trainers
+    ]
+    states = [t.optimizer.state_dict() if t.step else None for t in trainers]
+    return PackedLoop(
+        trainers[0].shape,
+        runs,
+        trainers[0].run.optim,
+        device=trainers[0].device,
+        models=[t.model for t in trainers],
+        optimizer_states=states,
+    )
 
 
-def train_pack(runs: Sequence[RunConfig]) -> list[RunResult | Diverged]:
-    """Each run's result, in order, or its ``Diverged`` error; see the module docstring."""
-    wall0 = time.perf_counter()
-    trainers = [Trainer(r) for r in runs]
+def _after_step(
+    k: int, rec: dict[str, float], t: Trainer, h: Hooks, loop: PackedLoop, eval_at: set[int]
+) -> bool:
+    """Record, evaluate and checkpoint run k after its step as the solo loop does; True when
+    the run has left the pack (finished or diverged)."""
+    if k in loop.failed:
+        return True
+    t.step = loop.run_step[k]
+    if t.step % max(1, t.plan.steps // 200) == 0 or t.step == t.plan.steps:
+        r = _log_record(t, t.step, rec)
+        t.curve.append(r)
+        h.on_step(r)
+    if k not in loop.pending:
+        return True
+    if t.step in eval_at:
+        t.model.load_state_dict(loop.weights_of(k))
+        r = t.evaluate()
+        t.evals.append(r)
+        h.on_eval(r, _Member(t, loop, k))
+    h.maybe_checkpoint(_Member(t, loop, k))
+    return False
+
+
+def _finish(t: Trainer, h: Hooks, loop: PackedLoop, k: int, wall: float) -> RunResult:
+    """Final evaluation and tasks on the run's final weights, then its result (as the solo loop)."""
+    t.model.load_state_dict(loop.finished.pop(k))
+    final, task = t.final_evaluation()
+    h.on_eval(final, t)
+    return t._result(final, task, wall)
+
+
+def train_pack(
+    trainers: Sequence[Trainer],
+    hooks: Sequence[Hooks] | None = None,
+    on_result: Callable[[int, Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Each run's ``RunResult``, in order, or the exception that ended it (``Diverged``, or the
+    error that stopped the pack: every run still training then gets it); see the module
+    docstring. ``on_result(k, outcome)`` is called as soon as run k's outcome is known."""
+    trainers = list(trainers)
+    hooks = list(hooks) if hooks is not None else [Hooks() for _ in trainers]
     if len({pack_key(t) for t in trainers}) > 1:
         raise ValueError("runs of a pack must share shape, batch, optimizer settings and device")
-    for t in trainers:
-        t.train_stream()
-        t.eval_streams()
-        t.model.train()
-    o = runs[0].optim
-    loop = PackedLoop(
-        trainers[0].shape,
-        [
-            PackedRun(
-                r.seed, t.plan.steps, t.peak_lr, r.optim.warmup_fraction, r.optim.final_lr_fraction
-            )
-            for r, t in zip(runs, trainers, strict=True)
-        ],
-        o,
-        device=trainers[0].device,
-    )
-    results: dict[int, RunResult | Diverged] = {}
-    eval_at = [t.eval_steps() for t in trainers]
-    while not loop.done:
-        step = loop.step + 1
-        out = _step_all(loop, trainers)
-        for k, rec in out.items():
-            t = trainers[k]
-            if k in loop.failed:
-                results[k] = Diverged(loop.failed[k])
-                continue
-            t.step = step
-            if step % max(1, t.plan.steps // 200) == 0 or step == t.plan.steps:
-                t.curve.append(_log_record(t, step, rec, t.train_seconds))
-            if step in eval_at[k] and k in loop.pending:
-                t.model.load_state_dict(loop.model_of(k).state_dict())
-                t.evals.append(t.evaluate())
-            if k in loop.finished:
-                results[k] = _finish(t, loop.finished[k], time.perf_counter() - wall0)
-    return [results[k] for k in range(len(runs))]
+    results: dict[int, Outcome] = {}
+
+    def done(k: int, outcome: Outcome) -> None:
+        results[k] = outcome
+        if on_result is not None:
+            on_result(k, outcome)
+
+    wall0 = time.perf_counter()
+    try:
+        for t, h in zip(trainers, hooks, strict=True):
+            t.train_stream()
+            t.eval_streams()
+            t.model.train()
+            h.on_start({"steps": t.plan.steps, "tokens": t.plan.tokens, "resumed_at": t.step})
+        loop = _make_loop(trainers)
+        for k in list(loop.finished):  # resumed at the last step: only the final evaluation
+            done(k, _finish(trainers[k], hooks[k], loop, k, time.perf_counter() - wall0))
+        eval_at = [t.eval_steps() for t in trainers]
+        while not loop.done:
+            for k, rec in _step_all(loop, trainers).items():
+                if not _after_step(k, rec, trainers[k], hooks[k], loop, eval_at[k]):
+                    continue
+                if k in loop.failed:
+                    done(k, Diverged(loop.failed[k]))
+                else:
+                    done(k, _finish(trainers[k], hooks[k], loop, k, time.perf_counter() - wall0))
+    except Exception as exc:  # noqa: BLE001 - the pack stops; its unfinished runs fail with it
+        for k in range(len(trainers)):
+            if k not in results:
+                done(k, exc)
+    return [results[k] for k in range(len(trainers))]

@@ -110,14 +110,18 @@ class PackedRun:
     peak_lr: float
     warmup_fraction: float = 0.05
     final_lr_fraction: float = 0.1
+    start: int = 0  # the step it resumes at (its weights and optimizer state given to the loop)
 
 
 class PackedLoop:
     """Steps a pack of runs of one shape in lockstep, shedding each run when it ends.
 
-    All runs start at step 0; at loop step s every pending run takes its own step s, at
-    ``lr_at(s, run.steps, run.peak_lr, run.warmup_fraction, run.final_lr_fraction)``, on the
-    batch the caller gives it (``data.batch(s, batch_size, T)`` of its own stream). A run
+    Run k starts at its step ``runs[k].start`` (0, or the step of the checkpoint it resumes
+    from, whose weights and ``torch.optim.AdamW`` state come in ``models`` and
+    ``optimizer_states``); at every loop iteration each pending run takes its own next step s =
+    ``run_step[k]``, at ``lr_at(s, run.steps, run.peak_lr, run.warmup_fraction,
+    run.final_lr_fraction)``, on the batch the caller gives it (``data.batch(s, batch_size, T)``
+    of its own stream). A run
     leaves the pack after its last step, or at once when its loss diverges (non-finite or
     above ``max_loss``, by default the trainer's ``DIVERGED_LOSS_FACTOR * ln(vocab)``; its
     reason is kept in ``failed``). On leaving, its weights are kept in ``finished`` as a plain
@@ -133,22 +137,33 @@ class PackedLoop:
         optim: OptimConfig,
         device: str = "cpu",
         max_loss: float | None = None,
+        models: Sequence[Transformer] | None = None,
+        optimizer_states: Sequence[dict[str, Any] | None] | None = None,
     ) -> None:
+        """``models``: each run's current weights (default: built from its seed);
+        ``optimizer_states``: each run's ``torch.optim.AdamW`` state_dict, None for a fresh one."""
         from scaling.train.trainer import DIVERGED_LOSS_FACTOR  # trainer may import this module
 
         self.runs = list(runs)
-        self.model = PackedModel(shape, [r.seed for r in self.runs]).to(device)
+        if models is None:
+            self.model = PackedModel(shape, [r.seed for r in self.runs]).to(device)
+        else:
+            self.model = PackedModel.from_models(models).to(device)
         self.optimizer = PackedAdamW.from_config(self.model, optim)
+        for k, state in enumerate(optimizer_states or []):
+            if state is not None and state.get("state"):
+                self.optimizer.load_row(k, state)
         self.grad_clip = optim.grad_clip
         self.device = device
         self.max_loss = (
             DIVERGED_LOSS_FACTOR * math.log(shape.vocab_size) if max_loss is None else max_loss
         )
-        self.step = 0
+        self.step = 0  # loop iterations done
+        self.run_step = [r.start for r in self.runs]  # each run's steps done
         self.pending: list[int] = list(range(len(self.runs)))  # run index of each row
         self.failed: dict[int, str] = {}
         self.finished: dict[int, dict[str, torch.Tensor]] = {}
-        self._shed([k for k in self.pending if self.runs[k].steps <= 0])
+        self._shed([k for k in self.pending if self.run_step[k] >= self.runs[k].steps])
 
     @property
     def done(self) -> bool:
@@ -156,11 +171,25 @@ class PackedLoop:
 
     def lr(self, k: int) -> float:
         r = self.runs[k]
-        return lr_at(self.step, r.steps, r.peak_lr, r.warmup_fraction, r.final_lr_fraction)
+        return lr_at(self.run_step[k], r.steps, r.peak_lr, r.warmup_fraction, r.final_lr_fraction)
 
     def model_of(self, k: int) -> Transformer:
         """Pending run k as a plain ``Transformer`` (a copy)."""
         return self.model.to_transformer(self.pending.index(k))
+
+    def weights_of(self, k: int) -> dict[str, torch.Tensor]:
+        """Pending run k's weights as a plain ``Transformer`` state_dict (copies)."""
+        return self.model.unstack(self.pending.index(k))
+
+    def optimizer_state_of(self, k: int) -> dict[str, Any]:
+        """Pending run k's optimizer state as a ``torch.optim.AdamW`` state_dict, as its solo
+        trainer would hold it after the same steps (a checkpoint resumes packed or alone)."""
+        return self.optimizer.unstack(self.pending.index(k), self.lr_after(k))
+
+    def lr_after(self, k: int) -> float:
+        """The learning rate run k's last step used (what its AdamW param group holds)."""
+        r, s = self.runs[k], max(self.run_step[k] - 1, 0)
+        return lr_at(s, r.steps, r.peak_lr, r.warmup_fraction, r.final_lr_fraction)
 
     def train_step(self, batches: dict[int, tuple[Any, Any, Any]]) -> dict[int, dict[str, float]]:
         """One step of every pending run k on ``batches[k]`` = (x, y, mask or None), each
@@ -185,9 +214,11 @@ class PackedLoop:
             loss, lr = float(losses[row]), lrs[row]
             out[k] = {"loss": loss, "lr": lr, "grad_norm": float(norms[row])}
             if not math.isfinite(loss) or loss > self.max_loss:
-                self.failed[k] = f"loss {loss:.4g} at step {self.step} (lr {lr:.3g})"
+                self.failed[k] = f"loss {loss:.4g} at step {self.run_step[k]} (lr {lr:.3g})"
                 leaving.append(k)
-            elif self.step + 1 >= self.runs[k].steps:
+                continue
+            self.run_step[k] += 1
+            if self.run_step[k] >= self.runs[k].steps:
                 leaving.append(k)
         self.step += 1
         self._shed(leaving)

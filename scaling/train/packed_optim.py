@@ -118,6 +118,33 @@ class PackedAdamW:
         self.exp_avg.copy_(state["exp_avg"])
         self.exp_avg_sq.copy_(state["exp_avg_sq"])
 
+    def _named_groups(self) -> list[list[str]]:
+        """Parameter names of each ``Transformer.optimizer_groups`` group, in torch's order."""
+        with torch.random.fork_rng(devices=[]):
+            template = Transformer(self.model.shape)
+        name_of = {id(p): n for n, p in template.named_parameters()}
+        return [
+            [name_of[id(p)] for p in g["params"]]
+            for g in template.optimizer_groups(self.weight_decay)
+        ]
+
+    @torch.no_grad()
+    def load_row(self, k: int, state_dict: dict) -> None:
+        """Set run k's moments and step count from a ``torch.optim.AdamW`` state_dict of a solo
+        trainer (the inverse of ``unstack``): a checkpointed run continues inside a pack."""
+        m = self.model
+        names = [n for group in self._named_groups() for n in group]
+        state = state_dict["state"]
+        steps = set()
+        for i, n in enumerate(names):
+            sl = m.slices[n]
+            self.exp_avg[k, sl] = state[i]["exp_avg"].reshape(-1).to(self.exp_avg)
+            self.exp_avg_sq[k, sl] = state[i]["exp_avg_sq"].reshape(-1).to(self.exp_avg_sq)
+            steps.add(int(float(state[i]["step"])))
+        if len(steps) != 1:
+            raise ValueError(f"optimizer state with step counts {sorted(steps)} for one run")
+        self.steps[k] = steps.pop()
+
     def unstack(self, k: int, lr: float) -> dict:
         """Run k's optimizer state as a ``torch.optim.AdamW`` state_dict for the groups of
         ``Transformer.optimizer_groups`` (``lr``: the group learning rate to record), so a run

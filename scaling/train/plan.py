@@ -105,3 +105,23 @@ def make_plan(run: RunConfig, vocab_size: int | None = None) -> RunPlan:
         peak_lr=run.optim.peak_lr(run.model.d_model),
         skip_reason=outside_window(run, vocab),
     )
+
+
+def pack_key(run: RunConfig, shape: flops.Shape) -> tuple[object, ...]:
+    """What runs must share to train as one pack (``train.packed``): the model shape (and so
+    the vocabulary), the batch, the optimizer's constants, device, precision and compilation.
+    Seeds, data, budgets (steps), peak and schedule of the learning rate may differ."""
+    o, rt = run.optim, run.runtime
+    return (
+        shape,
+        o.batch_size,
+        o.beta1,
+        o.beta2,
+        o.eps,
+        o.weight_decay,
+        o.grad_clip,
+        rt.device,
+        rt.precision,
+        rt.compile,
+        rt.threads,
+    )
