@@ -99,7 +99,8 @@ class PackedModel(nn.Module):
         with torch.no_grad():
             for k, m in enumerate(models):
                 for n in order:
-                    self.W[k, self.slices[n]] = m.get_parameter(n).detach().reshape(-1).to(self.W.device)
+                    w = m.get_parameter(n).detach().reshape(-1)
+                    self.W[k, self.slices[n]] = w.to(self.W.device)
         self._bind()
         # state_dict key of a plain Transformer -> the parameter name it holds (tied head)
         by_id = {id(p): n for n, p in named}

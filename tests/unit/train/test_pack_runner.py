@@ -66,13 +66,11 @@ def test_a_run_resumed_inside_a_pack_continues_its_solo_run(tmp_path):
     a, b, c = _runs(tmp_path)
     snap = _Snapshot()
     train_pack([Trainer(a), Trainer(c)], [snap, Hooks()])
-    assert snap.state is not None and 0 < snap.state["step"]
+    assert snap.state is not None and snap.state["step"] > 0
     resumed = Trainer(a)
     resumed.load_state_dict(snap.state)
     seen = []
-    got_a, got_b = train_pack(
-        [resumed, Trainer(b)], on_result=lambda k, r: seen.append(k)
-    )
+    got_a, got_b = train_pack([resumed, Trainer(b)], on_result=lambda k, r: seen.append(k))
     assert sorted(seen) == [0, 1]
     for run, got in ((a, got_a), (b, got_b)):
         want = Trainer(run).run_to_end()
