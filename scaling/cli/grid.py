@@ -71,7 +71,7 @@ def workers(launcher: dict[str, Any]) -> int:
     import os
 
     target = str(launcher.get("_target_", ""))
-    if "Joblib" in target:
+    if "Joblib" in target or "PackLauncher" in target:
         n = int(launcher.get("n_jobs", 1) or 1)
         return os.cpu_count() or 1 if n < 0 else n
     if "Submitit" in target or "Ray" in target:

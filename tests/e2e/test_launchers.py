@@ -63,7 +63,8 @@ def test_multirun_through_launcher(tmp_path, data_cache, launcher):
 
 
 def test_killed_sweep_relaunch_leaves_one_complete_result_per_point(smoke_sweep):
-    """The session's smoke sweep was SIGKILLed partway and relaunched (tests/conftest.py)."""
+    """The session's smoke sweep was SIGKILLed partway and relaunched (tests/e2e/conftest.py):
+    its runs train in packs (hydra/launcher=parallel), so this is the kill test of issue 11."""
     out, again = smoke_sweep.out, smoke_sweep.relaunch
     assert smoke_sweep.killed_done < 18
     recs = _complete(out)
@@ -74,6 +75,7 @@ def test_killed_sweep_relaunch_leaves_one_complete_result_per_point(smoke_sweep)
     assert again.stderr.count("done already, skipped") == smoke_sweep.killed_done
     assert again.stderr.count("] trained:") == 18 - smoke_sweep.killed_done
     assert "resuming from step" in again.stderr
+    assert "[pack of " in again.stderr  # the parallel launcher packed the runs left to train
     assert not list(out.glob("*/checkpoint.pt"))
     assert not list(out.glob("*/.*.tmp"))  # no half-written files survive
 
@@ -112,8 +114,8 @@ def test_ray_launcher_when_installed(tmp_path, data_cache):
 @pytest.mark.parametrize(
     "preset, target",
     [
-        ("local", "BasicLauncher"),
-        ("parallel", "JoblibLauncher"),
+        ("local", "PackLauncher"),
+        ("parallel", "PackLauncher"),
         ("subprocess", "LocalLauncher"),
         ("slurm", "SlurmLauncher"),
         ("ray", "RayLauncher"),

@@ -1,0 +1,1 @@
+"""Hydra launcher plugin of scaling-lab: a sweep's runs trained in packs (``scaling.cli.pack``)."""

@@ -1,0 +1,150 @@
+"""The packing launcher's logic: a sweep's runs grouped into packs, packs run on reused workers.
+
+``hydra/launcher=parallel`` (and ``local``) is ``hydra_plugins.scaling_pack_launcher``, whose
+``launch`` calls ``launch_packs`` here. Every job's config is composed and validated in the
+launching process (a user error names the job and skips it, as Hydra's own launchers do
+through ``scaling.cli.train``), the runs still to train are grouped by ``train.plan.pack_key``
+into packs of at most ``runtime.pack`` runs of similar length, and the packs are handed,
+costliest first (longest-processing-time order), to ``n_jobs`` worker processes that live for
+the whole sweep (joblib's reusable loky pool: torch is imported and the token cache opened once
+per worker, not once per run). Each pack is ``runs.runner.execute_pack``: per-run locks,
+resume, records and status, exactly as one job per run. ``runtime.pack=1`` gives one run per
+task on the same pool.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scaling.core.config import RunConfig
+from scaling.core.errors import UserError
+
+# Queue order only (never reported): a pack's cost is estimated as its longest run's steps times
+# a fixed per-step overhead plus its FLOPs at a nominal rate. On this project's CPU ladder a
+# step costs ~4-10 ms of overhead at d_model 8-24 and training runs at ~8-40 GFLOP/s per core
+# (issue 11's measurements, scripts/bench_train.py), so both terms matter.
+STEP_OVERHEAD_SECONDS = 5e-3
+NOMINAL_FLOPS_PER_SECOND = 1e10
+
+
+@dataclass
+class Job:
+    """One sweep job: its index, Hydra overrides and validated run config."""
+
+    index: int
+    overrides: list[str]
+    run: RunConfig
+
+
+def check(run: RunConfig) -> None:
+    """The user errors a run's plan finds without torch (a budget below one step)."""
+    from scaling.train.plan import make_plan
+
+    make_plan(run)
+
+
+def _steps_and_flops(run: RunConfig) -> tuple[int, float] | None:
+    """The run's planned steps and FLOPs; None when it is not to train (done, skipped)."""
+    from scaling.runs import identity, state
+    from scaling.train.plan import make_plan
+
+    plan = make_plan(run)
+    if plan.skip_reason:
+        return None
+    if state.run_state(Path(run.runtime.out_dir) / identity.run_id(run.to_dict())) == "done":
+        return None
+    return plan.budget.steps, plan.budget.flops
+
+
+def pack_cost(steps_flops: Sequence[tuple[int, float]]) -> float:
+    """Estimated seconds of a pack (queue order only; see the constants above)."""
+    longest = max(s for s, _ in steps_flops)
+    return longest * STEP_OVERHEAD_SECONDS + sum(f for _, f in steps_flops) / (
+        NOMINAL_FLOPS_PER_SECOND
+    )
+
+
+def form_packs(jobs: Sequence[Job], workers: int) -> list[list[Job]]:
+    """Jobs grouped into packs: same ``pack_key``, at most ``runtime.pack`` runs each, runs of
+    similar length together; packs split in halves while there are fewer packs than workers;
+    returned costliest first. Done and window-skipped runs each form a pack of one (the
+    runner skips them at once)."""
+    from scaling.train.plan import make_plan, pack_key
+
+    groups: dict[Any, list[tuple[Job, tuple[int, float]]]] = {}
+    trivial: list[list[Job]] = []
+    for job in jobs:
+        sf = _steps_and_flops(job.run)
+        if sf is None:
+            trivial.append([job])
+            continue
+        key = pack_key(job.run, make_plan(job.run).shape)
+        groups.setdefault(key, []).append((job, sf))
+    packs: list[list[tuple[Job, tuple[int, float]]]] = []
+    for members in groups.values():
+        members.sort(key=lambda m: -m[1][0])  # similar lengths share a pack
+        size = max(1, min(m[0].run.runtime.pack for m in members))
+        packs += [members[i : i + size] for i in range(0, len(members), size)]
+    while len(packs) < workers and any(len(p) > 1 for p in packs):
+        big = max((p for p in packs if len(p) > 1), key=lambda p: pack_cost([m[1] for m in p]))
+        packs.remove(big)
+        packs += [big[0::2], big[1::2]]  # alternate, so both halves hold long runs
+    packs.sort(key=lambda p: -pack_cost([m[1] for m in p]))
+    return [[job for job, _ in p] for p in packs] + trivial
+
+
+def run_pack(runs: list[RunConfig]) -> list[dict[str, Any] | None]:
+    """A worker's task: train ``runs`` as packs (``runs.runner.execute_pack``). A user error
+    found only here (a tokenizer or task file that cannot be read) names its run and the
+    others of the pack still train."""
+    from scaling.runs.runner import execute, execute_pack
+
+    try:
+        return execute_pack(runs)
+    except UserError:
+        out = []
+        for run in runs:
+            try:
+                out.append(execute(run))
+            except UserError as exc:
+                print(f"error: {exc} [{run.model.name} {run.data.name}]", file=sys.stderr)
+                out.append(None)
+        return out
+
+
+def workers(n_jobs: int) -> int:
+    """joblib's n_jobs: -1 is one worker per core."""
+    return max(1, os.cpu_count() or 1) if n_jobs < 0 else max(1, n_jobs)
+
+
+def run_packs(packs: list[list[Job]], n_jobs: int) -> dict[int, dict[str, Any] | None]:
+    """Each job index's record, packs run on ``n_jobs`` reused processes (in this process
+    when one)."""
+    for i, pack in enumerate(packs):
+        for job in pack:
+            job.run.runtime.job_index = i  # a pack's runs share a device (one GPU per pack)
+    tasks = [[job.run for job in pack] for pack in packs]
+    if workers(n_jobs) == 1:
+        results = [run_pack(t) for t in tasks]
+    else:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=workers(n_jobs), backend="loky", batch_size=1)(
+            delayed(run_pack)(t) for t in tasks
+        )
+    out: dict[int, dict[str, Any] | None] = {}
+    for pack, records in zip(packs, results, strict=True):
+        for job, rec in zip(pack, records, strict=True):
+            out[job.index] = rec
+    return out
+
+
+def describe(packs: list[list[Job]]) -> str:
+    trained = [p for p in packs if len(p) > 1]
+    runs = sum(len(p) for p in trained)
+    return f"{len(packs)} tasks; {runs} runs in {len(trained)} packs of 2 or more"
