@@ -5,16 +5,25 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export WANDB_MODE ?= disabled
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo test test-fast lint bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # torch first, pinned: a CPU wheel on this machine; an unpinned torch would pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml | $(BIN)/python
+# Everything else at the versions of constraints.txt (the lock; `make lock` regenerates it).
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
+
+# Re-resolve the environment without constraints in a scratch venv and write constraints.txt.
+lock: | $(BIN)/python
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install -q torch==2.13.0 && .venv-lock/bin/pip install -q -e ".[dev]"
+	head -4 constraints.txt > constraints.new
+	.venv-lock/bin/pip freeze --exclude-editable | grep -vi '^torch==' >> constraints.new
+	mv constraints.new constraints.txt && rm -rf .venv-lock
 
 install: $(STAMP)
 

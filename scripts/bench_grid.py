@@ -177,7 +177,23 @@ def _grid_flops(out: Path) -> tuple[int, float]:
     from scaling.analysis import results
 
     df = results.load(out)
-    return len(df), float(sum(r[CONVENTION] for r in df.flops_by_convention))
+    return len(df), float(df[f"flops_{CONVENTION}"].sum())
+
+
+def _run_seconds(out: Path, wall_seconds: float, workers: int) -> dict[str, float]:
+    """Training-step seconds summed over the sweep's runs (a pack step's time is shared by the
+    runs it stepped) and the share of the workers' time (wall x workers) spent elsewhere:
+    process start, composition, data, evaluation, tasks, checkpoints, records, idle tails."""
+    from scaling.analysis import results
+
+    df = results.load(out)
+    train = float(df.train_seconds.sum())
+    return {
+        "sum_train_seconds": round(train, 1),
+        "sum_eval_seconds": round(float(df.get("eval_seconds", 0).sum()), 1),
+        "sum_task_seconds": round(float(df.get("task_seconds", 0).sum()), 1),
+        "outside_training_share": round(1 - train / (wall_seconds * workers), 3),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
                 wall = _sweep([*overrides, *extra[way]], root / way, env)
                 grid = grid or _grid_flops(root / way)
             report["ways"][way] = {"wall_seconds": round(wall, 1)}
+            if way != "plain":
+                report["ways"][way] |= _run_seconds(root / way, wall, os.cpu_count() or 1)
             print(f"{way}: {wall:.1f} s", file=sys.stderr)
     if grid is None:
         raise SystemExit("need at least one product way to count the grid's FLOPs")

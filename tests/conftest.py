@@ -29,16 +29,16 @@ def data_cache(tmp_path_factory):
 def compose():
     """compose(overrides) -> DictConfig of configs/train.yaml, as scaling-train builds it."""
     from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
+    from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
-    from scaling.cli.config import CONFIG_DIR, register_schema
+    from scaling.cli.config import CONFIG_MODULE, register_schema
 
     register_schema()
 
     def _compose(overrides=(), return_hydra_config=False):
         GlobalHydra.instance().clear()
-        with initialize_config_dir(version_base="1.3", config_dir=str(CONFIG_DIR)):
+        with initialize_config_module(version_base="1.3", config_module=CONFIG_MODULE):
             return hydra_compose(
                 "train", overrides=list(overrides), return_hydra_config=return_hydra_config
             )

@@ -54,7 +54,7 @@ class PackLauncher(Launcher):
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
         from scaling.cli import pack
-        from scaling.cli.config import to_run_config
+        from scaling.cli.config import follow_hydra_dirs, to_run_config
         from scaling.core.errors import UserError
 
         setup_globals()
@@ -70,7 +70,7 @@ class PackLauncher(Launcher):
             with read_write(task_cfg), open_dict(task_cfg):
                 del task_cfg["hydra"]
             try:
-                run = to_run_config(task_cfg)
+                run = follow_hydra_dirs(to_run_config(task_cfg))
                 pack.check(run)
             except UserError as exc:
                 shown = " ".join(filter_overrides(overrides))

@@ -11,7 +11,12 @@ from omegaconf.errors import OmegaConfBaseException
 from scaling.core.config import RunConfig
 from scaling.core.errors import UserError
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+# The configs ship inside the package (scaling/configs, a link to the repository's configs/ in a
+# checkout, real files in a wheel) and load through Hydra's pkg:// search path, so an installed
+# scaling-lab runs from any directory; users add their own with --config-dir / hydra.searchpath.
+CONFIG_MODULE = "scaling.configs"
+CONFIG_PATH = f"pkg://{CONFIG_MODULE}"
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 SCHEMA_NAME = "run_schema"
 
 
@@ -29,12 +34,43 @@ def register_schema() -> None:
 
 
 def config_dir() -> str:
-    if not (CONFIG_DIR / "train.yaml").exists():
+    """The primary config path for ``hydra.main`` (``pkg://scaling.configs``)."""
+    import importlib.resources
+
+    try:
+        found = importlib.resources.files(CONFIG_MODULE).joinpath("train.yaml").is_file()
+    except ModuleNotFoundError:
+        found = False
+    if not found:
         raise UserError(
-            f"configs not found at {CONFIG_DIR}; install scaling-lab from its repository "
-            "(pip install -e .) or pass --config-dir"
+            f"configs not found in the package ({CONFIG_MODULE}); reinstall scaling-lab "
+            "(pip install scaling-lab, or pip install -e . in its repository)"
         )
-    return str(CONFIG_DIR)
+    return CONFIG_PATH
+
+
+def follow_hydra_dirs(run: RunConfig) -> RunConfig:
+    """Runs go where Hydra's output directory says, as in any Hydra app: ``hydra.sweep.dir``
+    in a multirun, ``hydra.run.dir`` in a single run (configs/train.yaml sets the sweep dir to
+    ``${runtime.out_dir}`` and the run dir to ``.``, so a user who sets neither, or sets
+    ``runtime.out_dir``, sees one directory either way). Called with the job's HydraConfig set."""
+    import os
+
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized():
+        return run
+    hc = HydraConfig.get()
+    if hc.mode == RunMode.MULTIRUN:
+        chosen = str(hc.sweep.dir)
+    elif os.path.normpath(str(hc.run.dir)) != ".":
+        chosen = str(hc.run.dir)
+    else:
+        return run
+    if os.path.normpath(chosen) != os.path.normpath(run.runtime.out_dir):
+        run.runtime.out_dir = chosen
+    return run
 
 
 def to_run_config(cfg: DictConfig) -> RunConfig:

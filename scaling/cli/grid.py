@@ -6,20 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hydra import compose, initialize_config_dir
+from hydra import compose, initialize_config_module
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from scaling.cli.config import config_dir, register_schema, to_run_config
+from scaling.cli.config import CONFIG_MODULE, config_dir, register_schema, to_run_config
 from scaling.core.config import RunConfig
 from scaling.core.errors import UserError
 
 
 def _compose(overrides: list[str], hydra_config: bool = False) -> Any:
     GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=config_dir()):
+    config_dir()  # the packaged configs are there (else one clear line)
+    with initialize_config_module(version_base="1.3", config_module=CONFIG_MODULE):
         return compose("train", overrides=overrides, return_hydra_config=hydra_config)
 
 

@@ -20,7 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from scaling.cli.config import config_dir, register_schema, to_run_config
+from scaling.cli.config import config_dir, follow_hydra_dirs, register_schema, to_run_config
 from scaling.core.errors import UserError
 
 
@@ -30,7 +30,7 @@ def _task(cfg: DictConfig) -> None:
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
     try:
-        run = to_run_config(cfg)
+        run = follow_hydra_dirs(to_run_config(cfg))
         if multirun:
             run.runtime.job_index = int(hc.job.num)  # so each local job can take its own GPU
         execute(run)

@@ -9,6 +9,7 @@ import platform
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,41 @@ def git_commit() -> str | None:
         return None
 
 
-def package_versions() -> dict[str, str]:
+def _requirement_names(dist: str) -> list[str]:
+    """Names of ``dist``'s unconditional requirements (its declared dependencies)."""
+    import importlib.metadata as md
+    import re
+
+    try:
+        reqs = md.requires(dist) or []
+    except md.PackageNotFoundError:
+        return []
+    names = []
+    for req in reqs:
+        if "extra ==" in req:
+            continue
+        m = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", req)
+        if m:
+            names.append(m.group(0))
+    return names
+
+
+def docs_packages(run: RunConfig) -> list[str]:
+    """The installed packages whose documentation the run's sources mine (``installed_docs``):
+    their versions decide the web text, so they are recorded with the corpus's content hash."""
+    sources = [*run.data.mixture.values(), *run.eval.domains.values()]
+    names = {p for s in sources if s.kind == "installed_docs" for p in s.packages}
+    return sorted(names - {"stdlib"})
+
+
+def package_versions(extra: Sequence[str] = ()) -> dict[str, str]:
+    """Python's version and the installed version of scaling-lab, of every dependency it
+    declares (anything that can change a result: torch's kernels, numpy, the tokenizers, the
+    fitting stack) and of ``extra`` (the packages a docs corpus is mined from)."""
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
-    for name in ("scaling-lab", "torch", "numpy", "hydra-core", "datasets", "tokenizers"):
+    for name in ["scaling-lab", *_requirement_names("scaling-lab"), *extra]:
         with contextlib.suppress(md.PackageNotFoundError):
             out[name] = md.version(name)
     return out
@@ -150,6 +181,8 @@ def build_record(run: RunConfig, rid: str, res: Any) -> dict[str, Any]:
         "data_cost": data_cost,
         "wall_seconds": res.wall_seconds,
         "train_seconds": res.train_seconds,
+        "eval_seconds": res.eval_seconds,
+        "task_seconds": res.task_seconds,
         "tokens_per_second": res.tokens_per_second,
         "flops_per_second": res.flops_by_convention[conv] / max(res.train_seconds, 1e-9),
         "threads": run.runtime.threads,
@@ -158,7 +191,7 @@ def build_record(run: RunConfig, rid: str, res: Any) -> dict[str, Any]:
         "data_sources": res.data_sources,
         "tokenizer": res.tokenizer,
         "git_commit": git_commit(),
-        "versions": package_versions(),
+        "versions": package_versions(docs_packages(run)),
         "host": socket.gethostname(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": run.to_dict(),

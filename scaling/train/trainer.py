@@ -82,6 +82,8 @@ class RunResult:
     tokenizer: dict[str, Any]
     curve: list[dict[str, Any]] = field(default_factory=list)
     evals: list[dict[str, Any]] = field(default_factory=list)
+    eval_seconds: float = 0.0  # held-out evaluations (periodic and final), this attempt
+    task_seconds: float = 0.0  # task accuracy (generation and verification), this attempt
 
 
 class Trainer:
@@ -131,6 +133,8 @@ class Trainer:
         self.evals: list[dict[str, Any]] = []
         self.tokens_supervised = 0
         self.train_seconds = 0.0
+        self.eval_seconds = 0.0
+        self.task_seconds = 0.0
         self._train_stream: TokenStream | None = None
         self._eval_streams: dict[str, TokenStream] = {}
 
@@ -181,6 +185,13 @@ class Trainer:
 
     # ---- evaluation -----------------------------------------------------------------------
     def evaluate(self, final: bool = False) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        try:
+            return self._evaluate(final)
+        finally:
+            self.eval_seconds += time.perf_counter() - t0
+
+    def _evaluate(self, final: bool) -> dict[str, Any]:
         ev = self.run.eval
         n = ev.final_tokens_per_domain if final else ev.tokens_per_domain
         tb = self.tok.token_bytes()
@@ -203,6 +214,13 @@ class Trainer:
         return record
 
     def evaluate_tasks(self) -> dict[str, dict[str, Any]]:
+        t0 = time.perf_counter()
+        try:
+            return self._evaluate_tasks()
+        finally:
+            self.task_seconds += time.perf_counter() - t0
+
+    def _evaluate_tasks(self) -> dict[str, dict[str, Any]]:
         from scaling.data import generators
 
         out = {}
@@ -352,6 +370,8 @@ class Trainer:
             },
             curve=self.curve,
             evals=self.evals,
+            eval_seconds=self.eval_seconds,
+            task_seconds=self.task_seconds,
         )
 
 

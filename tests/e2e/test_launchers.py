@@ -127,3 +127,14 @@ def test_launcher_presets_compose(compose, preset, target):
     if preset == "slurm":
         for key in ("partition", "timeout_min", "gpus_per_node", "array_parallelism"):
             assert key in cfg.hydra.launcher
+
+
+def test_hydra_sweep_dir_decides_where_runs_go(tmp_path, data_cache):
+    """`hydra.sweep.dir=X`, the usual Hydra override, puts the runs and multirun.yaml in X."""
+    out = tmp_path / "elsewhere" / "x"
+    cmd = ["scaling-train", "-m", f"hydra.sweep.dir={out}", *SMALL, "hydra/launcher=local"]
+    run_cli(cmd, cache=data_cache, check=True, cwd=tmp_path)
+    recs = _complete(out)
+    assert _grid(recs) == sorted(itertools.product(["web"], ["xxxs", "xxs"], [2e8, 6e8]))
+    assert (out / "multirun.yaml").exists()
+    assert not (tmp_path / "runs").exists()  # nothing in the default runtime.out_dir

@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-from hydra import compose, initialize_config_dir
+from hydra import compose, initialize_config_module
 
-from scaling.cli.config import config_dir, register_schema, to_run_config
+from scaling.cli.config import CONFIG_MODULE, register_schema, to_run_config
 from scaling.core.config import RunConfig
 
 
 def _composed_default() -> RunConfig:
     register_schema()
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+    with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
         cfg = compose(config_name="train", overrides=["hydra.callbacks={}"])
     return to_run_config(cfg)
 
