@@ -102,8 +102,10 @@ def run_pack(runs: list[RunConfig]) -> list[dict[str, Any] | None]:
     """A worker's task: train ``runs`` as packs (``runs.runner.execute_pack``). A user error
     found only here (a tokenizer or task file that cannot be read) names its run and the
     others of the pack still train."""
+    from scaling.core.log import configure_console
     from scaling.runs.runner import execute, execute_pack
 
+    configure_console()  # a worker process starts with no logging configured
     try:
         return execute_pack(runs)
     except UserError:

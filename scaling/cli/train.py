@@ -25,8 +25,10 @@ from scaling.core.errors import UserError
 
 
 def _task(cfg: DictConfig) -> None:
+    from scaling.core.log import configure_console
     from scaling.runs.runner import execute
 
+    configure_console()  # a launcher's worker process (joblib, submitit, Ray) starts bare
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
     try:
@@ -61,6 +63,9 @@ def _shorthands(argv: list[str]) -> tuple[list[str], bool]:
 
 
 def main() -> None:
+    from scaling.core.log import configure_console
+
+    configure_console()
     try:
         path = config_dir()
     except UserError as exc:

@@ -36,6 +36,7 @@ from scaling.core.flops import CONVENTIONS as FLOP_CONVENTIONS
 from scaling.core.validate import fraction as _fraction
 from scaling.core.validate import positive_int as _positive_int
 from scaling.core.validate import require as _require
+from scaling.core.validate import revision as _revision
 
 TOKENIZER_KINDS = ("byte", "bpe", "pretrained")
 # The smallest BPE vocabulary: 256 byte symbols and the end-of-document token, plus at least 3
@@ -131,11 +132,15 @@ class OptimConfig:
 
 @dataclass
 class TokenizerConfig:
-    """``byte`` (256 bytes + end-of-document), ``bpe`` (trained locally), ``pretrained``."""
+    """``byte`` (256 bytes + end-of-document), ``bpe`` (trained locally), ``pretrained``.
+
+    ``revision`` pins a pretrained tokenizer's hub repository to a commit sha, tag or branch
+    (None = main); part of the run id only when set."""
 
     kind: str = "byte"
     vocab_size: int = 257
     name: str | None = None
+    revision: str | None = None
 
     def __post_init__(self) -> None:
         _require(
@@ -149,6 +154,12 @@ class TokenizerConfig:
             _require(ok, "tokenizer.vocab_size", f"must be >= {floor} for kind=bpe")
         if self.kind == "pretrained":
             _require(bool(self.name), "tokenizer.name", "is required for kind=pretrained")
+        _revision(self.revision, "tokenizer.revision")
+        _require(
+            self.revision is None or self.kind == "pretrained",
+            "tokenizer.revision",
+            f"pins a hub tokenizer: set it only for kind=pretrained (this one is kind={self.kind})",
+        )
 
 
 @dataclass

@@ -14,6 +14,7 @@ from scaling.core.errors import UserError
 from scaling.core.validate import correction_number as _correction_number
 from scaling.core.validate import positive_int as _positive_int
 from scaling.core.validate import require as _require
+from scaling.core.validate import revision as _revision
 
 SOURCE_KINDS = ("installed_docs", "generator", "local", "hf")
 FORMS = ("trace", "outputs_only")
@@ -54,7 +55,8 @@ class CorrectionConfig:
 
 @dataclass
 class SourceConfig:
-    """One component of a data mixture. Fields not used by ``kind`` are ignored.
+    """One component of a data mixture. Fields not used by ``kind`` are ignored, except
+    ``revision`` (only a hub dataset can be pinned; refused elsewhere).
 
     kinds: ``installed_docs`` (English prose mined from installed documentation),
     ``generator`` (synthetic frontier traces), ``local`` (a user's files), ``hf`` (a hub dataset).
@@ -87,6 +89,9 @@ class SourceConfig:
     config_name: str | None = None
     split: str = "train"
     max_documents: int | None = None
+    # hf: the hub revision (commit sha, tag or branch) to load; None = the hub's main at download
+    # time (the commit it resolved to is recorded). Part of the run id only when set.
+    revision: str | None = None
 
     def validate(self, where: str) -> None:
         _require(
@@ -106,6 +111,12 @@ class SourceConfig:
             _require(bool(self.path), f"{where}.path", "is required for kind=local")
         if self.kind == "hf":
             _require(bool(self.dataset), f"{where}.dataset", "is required for kind=hf")
+        _revision(self.revision, f"{where}.revision")
+        _require(
+            self.revision is None or self.kind == "hf",
+            f"{where}.revision",
+            f"pins a hub dataset: set it only for kind=hf (this source is kind={self.kind})",
+        )
 
 
 @dataclass

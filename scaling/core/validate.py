@@ -35,3 +35,16 @@ def correction_number(value: Any, field_name: str, *, fraction: bool) -> None:
             raise UserError(f"correction.{field_name}={value!r}: must be in [0, 1]")
     elif not ok or value < 0:
         raise UserError(f"correction.{field_name}={value!r}: must be a number >= 0")
+
+
+def revision(value: Any, field_name: str) -> None:
+    """A hub revision (commit sha, tag or branch): None, or a non-empty string without
+    whitespace."""
+    text = isinstance(value, str) and bool(value) and not any(c.isspace() for c in value)
+    hint = "" if isinstance(value, str) else " (quote a numeric tag or sha)"
+    require(
+        value is None or text,
+        field_name,
+        "must be a commit sha, tag or branch (a non-empty string without whitespace) or null, "
+        f"got {value!r}{hint}",
+    )

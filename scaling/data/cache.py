@@ -12,10 +12,12 @@ import gzip
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from scaling.core.io import atomic_write_bytes, locked
+from scaling.core.log import get_logger
 from scaling.data.documents import Document
 
 
@@ -63,7 +65,11 @@ def cached_documents(
     if not path.exists():
         with locked(path):
             if not path.exists():
+                log = get_logger(__name__)
+                log.info(f"building the {name} corpus (once per machine; cached at {path})...")
+                t0 = time.perf_counter()
                 _write_documents(path, build())
+                log.info(f"built the {name} corpus in {time.perf_counter() - t0:.0f}s")
                 meta = path.with_name(path.name.replace(".jsonl.gz", ".key.json"))
                 atomic_write_bytes(meta, json.dumps(key, indent=1, sort_keys=True).encode())
     return _read_documents(path), path

@@ -110,10 +110,12 @@ def _take(
 def _shard_key(
     provenance: dict[str, Any], name: str, split: str, tok: Tokenizer
 ) -> dict[str, Any] | None:
-    """Cache key of a finite source's split: its content hash (None when it has none)."""
+    """Cache key of a finite source's split: its content hash (None when it has none), and a
+    hub source's pinned revision when it has one (unpinned keys are as before)."""
     content = provenance.get("content_sha256")
     if not content:
         return None
+    pinned = provenance.get("pinned_revision")
     return {
         "name": str(provenance.get("kind", name)),
         "content_sha256": content,
@@ -121,6 +123,7 @@ def _shard_key(
         "documents": provenance.get("documents"),
         "tokenizer": tok.fingerprint(),
         "format": token_cache.FORMAT,
+        **({"revision": pinned} if pinned is not None else {}),
     }
 
 

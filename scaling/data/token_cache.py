@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from scaling.core.io import atomic_write_bytes, locked, temporary_path
+from scaling.core.log import progress
 from scaling.data.cache import cache_root, key_hash
 from scaling.data.documents import Document
 
@@ -116,16 +116,7 @@ def encode_shard(
     """Tokenize ``docs`` into one in-memory shard (a progress bar for large sources)."""
     bar = None
     if total is not None and total >= PROGRESS_MIN_DOCS:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
-            total=total,
-            desc=f"tokenizing {label}",
-            unit="doc",
-            file=sys.stderr,
-            mininterval=1.0,
-            leave=False,
-        )
+        bar = progress(total, f"tokenizing {label}", "doc", mininterval=1.0, leave=False)
     toks, roles, lengths, nbytes = [], [], [], []
     for doc in docs:
         t, r = encode_roles(doc, tok)
@@ -249,14 +240,11 @@ def generated_shard(
         n = have
         bar = None
         if min_tokens - have >= PROGRESS_MIN_TOKENS:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(
-                total=min_tokens - have,
-                desc=f"generating {label}",
-                unit="tok",
+            bar = progress(
+                min_tokens - have,
+                f"generating {label}",
+                "tok",
                 unit_scale=True,
-                file=sys.stderr,
                 mininterval=1.0,
                 leave=False,
             )

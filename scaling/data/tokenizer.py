@@ -193,9 +193,10 @@ def build(
     data: DataConfig | None = None,
     seed: int = 0,
     cache_dir: str | None = None,
+    revision: str | None = None,
 ) -> BPETokenizer:
     """Tokenizer for ``tokenizer.kind`` ``bpe`` (trained on ``data``) or ``pretrained``
-    (``name``); the byte tokenizer needs no data."""
+    (``name``, at hub ``revision``); the byte tokenizer needs no data."""
     if kind == "bpe":
         if data is None:
             raise UserError("tokenizer.kind=bpe: needs the run's data config to train on")
@@ -203,7 +204,7 @@ def build(
     if kind == "pretrained":
         from scaling.tokenizers.pretrained import build_pretrained
 
-        tok = build_pretrained(name or "")
+        tok = build_pretrained(name or "", revision)
         _check_stream_ids(tok.vocab_size, f"tokenizer.name={name!r}")
         return tok
     raise UserError(f"tokenizer.kind={kind!r}: must be one of byte, bpe, pretrained")

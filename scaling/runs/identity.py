@@ -15,6 +15,11 @@ from typing import Any
 
 from scaling.core.config import SCIENTIFIC_SECTIONS
 
+# Fields added to the scientific config after run ids were first issued: left out of the hash
+# while unset (None), so every config that does not set them keeps the id it had before.
+# ``revision`` pins a hub dataset (``SourceConfig``) or a pretrained tokenizer's repository.
+LATER_FIELDS = ("revision",)
+
 
 def canonical(obj: Any) -> Any:
     """Normalise numbers so 1e11 and 100000000000 hash alike; sort keys."""
@@ -27,9 +32,31 @@ def canonical(obj: Any) -> Any:
     return obj
 
 
+def _drop_unset(section: Any) -> Any:
+    """``section`` (a config dict) without the ``LATER_FIELDS`` it leaves at None."""
+    if not isinstance(section, dict):
+        return section
+    return {k: v for k, v in section.items() if not (k in LATER_FIELDS and v is None)}
+
+
+def _without_unset_later_fields(sci: dict[str, Any]) -> dict[str, Any]:
+    """The scientific sections with unset ``LATER_FIELDS`` dropped from the tokenizer and from
+    every source (``data.mixture``, ``eval.domains``)."""
+    out = dict(sci)
+    if "tokenizer" in out:
+        out["tokenizer"] = _drop_unset(out["tokenizer"])
+    for section, sources in (("data", "mixture"), ("eval", "domains")):
+        part = out.get(section)
+        if isinstance(part, dict) and isinstance(part.get(sources), dict):
+            dropped = {name: _drop_unset(src) for name, src in part[sources].items()}
+            out[section] = {**part, sources: dropped}
+    return out
+
+
 def config_hash(config: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of the scientific sections of a run config dict."""
-    sci = {k: config[k] for k in SCIENTIFIC_SECTIONS if k in config}
+    """sha256 of the canonical JSON of the scientific sections of a run config dict (unset
+    ``LATER_FIELDS`` left out)."""
+    sci = _without_unset_later_fields({k: config[k] for k in SCIENTIFIC_SECTIONS if k in config})
     precision = (config.get("runtime") or {}).get("precision", "auto")
     if precision != "auto":  # changes the numerics; "auto" is left out so older ids still hold
         sci["precision"] = precision

@@ -4,6 +4,8 @@ and, if a repository has none, ``transformers.AutoTokenizer``. Only byte-level t
 accepted (GPT-2, GPT-NeoX/Pythia, Llama 3, Qwen, OLMo, SmolLM, ...): for the others (SentencePiece
 unigram, WordPiece) the bytes of a token are not defined exactly. Without a network a hub id
 fails within seconds with one line, unless its tokenizer is in the Hugging Face cache already.
+A hub id is read at ``revision`` (a commit sha, tag or branch; None = main), recorded in the
+tokenizer's provenance; a local path takes no revision.
 A tokenizer's normaliser, if any (e.g. NFC), is kept: round trips are exact for normalised text.
 """
 
@@ -59,25 +61,46 @@ def _from_transformers(name: str, where: str, **kw: Any) -> tuple[Any, str | Non
     return hf.backend_tokenizer, hf.eos_token
 
 
-def _load_pretrained(name: str) -> tuple[Any, str | None, dict[str, Any]]:
-    from tokenizers import Tokenizer
-
+def _load_pretrained(
+    name: str, revision: str | None = None
+) -> tuple[Any, str | None, dict[str, Any]]:
+    """The ``tokenizers`` object, eos token and origin of tokenizer ``name`` (a path or hub id)."""
     where = "tokenizer.name"
     folder = Path(name).expanduser()
     if folder.exists():
-        if folder.is_file() and folder.suffix == ".json":
-            return Tokenizer.from_file(str(folder)), None, {"path": str(folder.resolve())}
-        if (folder / "tokenizer.json").exists():
-            tk = Tokenizer.from_file(str(folder / "tokenizer.json"))
-            return tk, _eos_from_config(folder), {"path": str(folder.resolve())}
-        tk, eos = _from_transformers(str(folder), where, local_files_only=True)
-        return tk, eos, {"path": str(folder.resolve())}
+        if revision is not None:
+            raise UserError(
+                f"tokenizer.revision={revision!r}: pins a hub repository, but {where}={name!r} "
+                "is a local path; set tokenizer.revision to null"
+            )
+        return _load_local(folder, where)
+    return _load_hub(name, revision, where)
 
+
+def _load_local(folder: Path, where: str) -> tuple[Any, str | None, dict[str, Any]]:
+    """A tokenizer from a ``tokenizer.json`` file or a folder (``save_pretrained`` output)."""
+    from tokenizers import Tokenizer
+
+    if folder.is_file() and folder.suffix == ".json":
+        return Tokenizer.from_file(str(folder)), None, {"path": str(folder.resolve())}
+    if (folder / "tokenizer.json").exists():
+        tk = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        return tk, _eos_from_config(folder), {"path": str(folder.resolve())}
+    tk, eos = _from_transformers(str(folder), where, local_files_only=True)
+    return tk, eos, {"path": str(folder.resolve())}
+
+
+def _load_hub(
+    name: str, revision: str | None, where: str
+) -> tuple[Any, str | None, dict[str, Any]]:
+    """A tokenizer from hub repository ``name`` at ``revision``: the Hugging Face cache first,
+    then (when the hub is reachable) a download."""
     from huggingface_hub import hf_hub_download
+    from tokenizers import Tokenizer
 
     def cached(fname: str) -> str | None:
         try:
-            return hf_hub_download(name, fname, local_files_only=True)
+            return hf_hub_download(name, fname, revision=revision, local_files_only=True)
         except Exception:  # noqa: BLE001 - not in the local cache
             return None
 
@@ -94,22 +117,23 @@ def _load_pretrained(name: str) -> tuple[Any, str | None, dict[str, Any]]:
 
     def fetch(fname: str) -> str | None:
         try:
-            return hf_hub_download(name, fname)
+            return hf_hub_download(name, fname, revision=revision)
         except Exception:  # noqa: BLE001 - optional file
             return None
 
     path = fetch("tokenizer.json")
     if path is not None:
         return Tokenizer.from_file(path), _eos_from_config(None, fetch), {"hub": name}
-    tk, eos = _from_transformers(name, where)
+    tk, eos = _from_transformers(name, where, revision=revision)
     return tk, eos, {"hub": name}
 
 
-def build_pretrained(name: str) -> BPETokenizer:
-    """A pretrained byte-level tokenizer by hub id or local path (see the module docstring)."""
+def build_pretrained(name: str, revision: str | None = None) -> BPETokenizer:
+    """A pretrained byte-level tokenizer by hub id (at ``revision``, None = main) or local path
+    (see the module docstring)."""
     if not name:
         raise UserError("tokenizer.name: is required for kind=pretrained")
-    tk, eos, where_from = _load_pretrained(name)
+    tk, eos, where_from = _load_pretrained(name, revision)
     _require_byte_level(tk, f"tokenizer.name={name!r}")
     vocab = tk.get_vocab(with_added_tokens=True)
     size = max(vocab.values()) + 1 if vocab else 0
@@ -127,6 +151,7 @@ def build_pretrained(name: str) -> BPETokenizer:
     provenance = {
         "kind": "pretrained",
         "source": where_from,
+        "revision": revision,
         "eos": None if appended else eos,
         "eos_appended": appended,
         "model_vocab_size": size,

@@ -51,7 +51,10 @@ def planned_vocab(run: RunConfig) -> int:
     if run.tokenizer.kind == "pretrained":
         from scaling.data.tokenizer import build_tokenizer
 
-        return build_tokenizer("pretrained", name=run.tokenizer.name).vocab_size
+        tok = build_tokenizer(
+            "pretrained", name=run.tokenizer.name, revision=run.tokenizer.revision
+        )
+        return tok.vocab_size
     return int(run.tokenizer.vocab_size)
 
 

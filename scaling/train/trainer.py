@@ -106,6 +106,7 @@ class Trainer:
             data=run.data,
             seed=run.seed,
             cache_dir=run.runtime.cache_dir,
+            revision=run.tokenizer.revision,
         )
         plan = plan or make_plan(run, self.tok.vocab_size)
         if plan.vocab_size != self.tok.vocab_size:

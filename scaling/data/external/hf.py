@@ -8,9 +8,11 @@ folders and hub ids.
 - a local data directory or file that ``datasets.load_dataset`` understands, streamed from the
   files (not cached);
 - a hub id, streamed with ``datasets.load_dataset(..., streaming=True)``: the first
-  ``src.max_documents`` rows of ``src.split`` of ``src.config_name`` are taken and kept in the
-  content-addressed cache (``scaling.data.cache``), so later runs and parallel workers read them
-  offline.
+  ``src.max_documents`` rows of ``src.split`` of ``src.config_name`` at ``src.revision`` (a
+  commit sha, tag or branch; None = the hub's main at download time) are taken and kept in the
+  content-addressed cache (``scaling.data.cache``, keyed with the revision when one is pinned),
+  so later runs and parallel workers read them offline. The provenance records the pinned
+  revision (``pinned_revision``) and the commit the hub resolved (``revision``, best effort).
 
 Ids are ``hf:<name>:<split>:<row index>``, ``<name>`` being the hub id or the local directory's
 name. Without a network a hub id fails within seconds with one line (``UserError``): the hub's
@@ -66,6 +68,7 @@ def _hf_provenance(src: SourceConfig, digest: Digest, **extra: Any) -> dict[str,
         "split": src.split,
         "text_field": src.text_field,
         "max_documents": src.max_documents,
+        "pinned_revision": src.revision,
         "render": RENDER_VERSION,
         **extra,
         **digest.summary(),
@@ -83,6 +86,11 @@ def load_hf(
     shown = f"{label}={src.dataset!r}"
     local = Path(src.dataset).expanduser()
     if local.exists():
+        if src.revision is not None:
+            raise UserError(
+                f"{field_label(where, 'revision', 'hf')}={src.revision!r}: pins a hub id, but "
+                f"{shown} is a local path; set revision to null"
+            )
         return _load_hf_local(src, local, parts, shown)
     return _load_hf_hub(src, cache_dir, parts, shown, where)
 
@@ -140,12 +148,14 @@ def _load_hf_local(
     )
 
 
-def _hub_revision(dataset: str) -> str | None:
-    """The hub commit of ``dataset`` (best effort; None when it cannot be asked)."""
+def _hub_revision(dataset: str, revision: str | None = None) -> str | None:
+    """The hub commit of ``dataset`` at ``revision`` (None: main); best effort, None when it
+    cannot be asked."""
     try:
         from huggingface_hub import HfApi
 
-        return HfApi().dataset_info(dataset, timeout=_REVISION_TIMEOUT_SECONDS).sha
+        info = HfApi().dataset_info(dataset, revision=revision, timeout=_REVISION_TIMEOUT_SECONDS)
+        return info.sha
     except Exception:  # noqa: BLE001 - provenance is best effort
         return None
 
@@ -153,7 +163,9 @@ def _hub_revision(dataset: str) -> str | None:
 def _stream_hub_rows(src: SourceConfig) -> Iterable[dict[str, Any]]:
     import datasets
 
-    return datasets.load_dataset(src.dataset, src.config_name, split=src.split, streaming=True)
+    return datasets.load_dataset(
+        src.dataset, src.config_name, split=src.split, streaming=True, revision=src.revision
+    )
 
 
 def _download(
@@ -174,7 +186,7 @@ def _download(
         raise UserError(f"{shown}: could not be loaded from the hub ({short_error(exc)})") from None
     if not docs:
         raise UserError(f"{shown}: no non-empty documents in split {src.split!r}")
-    built["revision"] = _hub_revision(str(src.dataset))
+    built["revision"] = _hub_revision(str(src.dataset), src.revision)
     built["download_seconds"] = round(time.perf_counter() - t0, 3)
     return docs
 
@@ -194,6 +206,8 @@ def _load_hf_hub(
         "split": src.split,
         "text_field": src.text_field,
         "max_documents": src.max_documents,
+        # only when pinned: the cache files of unpinned sources keep their names
+        **({"revision": src.revision} if src.revision is not None else {}),
     }
     path = cache_root(cache_dir) / f"hf-{key_hash(key)}.jsonl.gz"
     side = path.with_name(path.name.replace(".jsonl.gz", ".provenance.json"))

@@ -347,7 +347,7 @@ def test_hub_rows_are_streamed_once_then_cached(monkeypatch, tmp_path):
 
     monkeypatch.setattr(external_hf, "hub_unreachable_reason", lambda: None)
     monkeypatch.setattr(external_hf, "_stream_hub_rows", fake_stream)
-    monkeypatch.setattr(external_hf, "_hub_revision", lambda dataset: "0123abcd")
+    monkeypatch.setattr(external_hf, "_hub_revision", lambda dataset, revision=None: "0123abcd")
     src = SourceConfig(
         kind="hf", dataset="org/qa", text_field="user:question,assistant:answer", max_documents=400
     )
@@ -365,6 +365,92 @@ def test_hub_rows_are_streamed_once_then_cached(monkeypatch, tmp_path):
     again, prov2 = external.load(src, cache_dir=str(tmp_path))
     assert calls == ["org/qa"] and _ids(again) == _ids(docs)
     assert prov2["content_sha256"] == prov["content_sha256"] and prov2["revision"] == "0123abcd"
+
+
+def _fake_hub(monkeypatch) -> list[dict]:
+    """``datasets.load_dataset`` replaced by a local stream whose rows name the revision asked
+    for; returns the list of every call's keyword arguments."""
+    import datasets
+
+    calls: list[dict] = []
+
+    def fake_load_dataset(path, name=None, **kwargs):
+        calls.append({"path": path, "name": name, **kwargs})
+        rev = kwargs.get("revision") or "main"
+        return ({"text": f"row {i} of {path} at {rev}. " * 3} for i in range(200))
+
+    monkeypatch.setattr(external_hf, "hub_unreachable_reason", lambda: None)
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    monkeypatch.setattr(external_hf, "_hub_revision", lambda d, revision=None: f"sha({revision})")
+    return calls
+
+
+def test_hub_revision_reaches_the_loader_the_record_and_the_cache_keys(monkeypatch, tmp_path):
+    from scaling.data.stream import build_train_stream
+    from scaling.tokenizers.base import ByteTokenizer
+
+    calls = _fake_hub(monkeypatch)
+    cache = str(tmp_path)
+    pinned = SourceConfig(kind="hf", dataset="org/ds", max_documents=100, revision="v1.2")
+    docs, prov = external.load(pinned, cache_dir=cache)
+    assert [(c["path"], c["revision"], c["streaming"]) for c in calls] == [("org/ds", "v1.2", True)]
+    assert prov["pinned_revision"] == "v1.2" and prov["revision"] == "sha(v1.2)"
+    assert docs[0].text.startswith("row 0 of org/ds at v1.2.")
+    unpinned = SourceConfig(kind="hf", dataset="org/ds", max_documents=100)
+    _, prov_main = external.load(unpinned, cache_dir=cache)
+    assert calls[-1]["revision"] is None and len(calls) == 2  # not served the pinned rows
+    assert prov_main["pinned_revision"] is None and prov_main["revision"] == "sha(None)"
+    assert prov_main["cache_file"] != prov["cache_file"]
+    external.load(pinned, cache_dir=cache)
+    assert len(calls) == 2  # the pinned rows are cached under their own key
+    # the token cache: a pinned revision enters a finite source's shard key
+    streams = {
+        rev: build_train_stream(
+            DataConfig(name="hub", mixture={"hub": src}),
+            ByteTokenizer(),
+            512,
+            seed=0,
+            cache_dir=cache,
+        )
+        for rev, src in (("v1.2", pinned), (None, unpinned))
+    }
+    assert streams["v1.2"].sources["hub"]["pinned_revision"] == "v1.2"
+    assert streams[None].sources["hub"]["pinned_revision"] is None
+    shards = sorted(p.name for p in (tmp_path / "tokens").iterdir() if p.is_dir())
+    assert len(shards) == 2, shards
+    keys = [json.loads(p.read_text())["key"] for p in (tmp_path / "tokens").glob("*/g*/meta.json")]
+    assert sorted(k.get("revision", "-") for k in keys) == ["-", "v1.2"]
+
+
+def test_shard_key_gets_a_revision_only_when_pinned():
+    from scaling.data.stream import _shard_key
+    from scaling.tokenizers.base import ByteTokenizer
+
+    prov = {"kind": "hf", "content_sha256": "ab" * 32, "documents": 3, "pinned_revision": None}
+    plain = _shard_key(prov, "hub", "train", ByteTokenizer())
+    assert plain is not None and "revision" not in plain  # unpinned keys are as before
+    pinned = _shard_key({**prov, "pinned_revision": "v1"}, "hub", "train", ByteTokenizer())
+    assert pinned == {**plain, "revision": "v1"}
+
+
+def test_revision_of_a_local_dataset_is_refused_in_one_line(txt_folder):
+    src = SourceConfig(kind="hf", dataset=str(txt_folder), revision="v1")
+    with pytest.raises(UserError) as info:
+        external.load(src, where="data.mixture.mine")
+    msg = str(info.value)
+    assert msg.startswith("data.mixture.mine.revision='v1': pins a hub id") and "\n" not in msg
+
+
+@pytest.mark.parametrize("bad", ["", "a b", "v1\n", 7])
+def test_bad_source_revisions_are_refused_naming_the_field(bad):
+    with pytest.raises(UserError) as info:
+        DataConfig(
+            name="hub",
+            mixture={"hub": SourceConfig(kind="hf", dataset="org/ds", revision=bad)},
+        )
+    msg = str(info.value)
+    assert msg.startswith("data.mixture.hub.revision: must be a commit sha, tag or branch")
+    assert "\n" not in msg
 
 
 def test_hub_errors_and_missing_cap_are_one_line(monkeypatch, tmp_path):

@@ -4,6 +4,7 @@ parallel workers, reused by later runs, and byte-identical to tokenizing directl
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import textwrap
 from pathlib import Path
@@ -197,13 +198,32 @@ def test_parallel_workers_build_once_and_read_the_same_stream(cache):
     assert sorted(int(o[1]) for o in outs) == [0, 1]  # one built it, the other read it
 
 
-def test_large_sources_show_a_progress_bar(capsys, tmp_path, monkeypatch):
-    docs = [Document(f"d{i}", "x") for i in range(token_cache.PROGRESS_MIN_DOCS)]
-    token_cache.encode_shard(docs, TOK, label="big", total=len(docs))
-    assert "tokenizing big" in capsys.readouterr().err
-    token_cache.encode_shard(docs[:10], TOK, label="small", total=10)
-    assert "tokenizing small" not in capsys.readouterr().err
-    monkeypatch.setattr(token_cache, "PROGRESS_MIN_TOKENS", 1_000)
-    data = DataConfig(name="f", mixture={"f": TRACES})
-    build_train_stream(data, TOK, 2_000, seed=0, cache_dir=str(tmp_path / "c"))
-    assert "generating f" in capsys.readouterr().err
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_large_sources_show_progress(tmp_path, monkeypatch):
+    """Off a terminal, progress is a log line (not tqdm's carriage returns), for large work only."""
+    lines = _Lines()
+    logger = logging.getLogger("scaling")
+    logger.addHandler(lines)
+    monkeypatch.setattr(logger, "level", logging.INFO)
+    try:
+        docs = [Document(f"d{i}", "x") for i in range(token_cache.PROGRESS_MIN_DOCS)]
+        token_cache.encode_shard(docs, TOK, label="big", total=len(docs))
+        assert any(line.startswith("tokenizing big: ") for line in lines.lines), lines.lines
+        assert not any("\r" in line for line in lines.lines)
+        lines.lines.clear()
+        token_cache.encode_shard(docs[:10], TOK, label="small", total=10)
+        assert not any("tokenizing small" in line for line in lines.lines)
+        monkeypatch.setattr(token_cache, "PROGRESS_MIN_TOKENS", 1_000)
+        data = DataConfig(name="f", mixture={"f": TRACES})
+        build_train_stream(data, TOK, 2_000, seed=0, cache_dir=str(tmp_path / "c"))
+        assert any(line.startswith("generating f: ") for line in lines.lines), lines.lines
+    finally:
+        logger.removeHandler(lines)
