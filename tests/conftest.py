@@ -18,6 +18,15 @@ os.environ.setdefault("WANDB_MODE", "disabled")
 
 
 @pytest.fixture(scope="session", autouse=True)
+def console_logging():
+    """The scaling logger tree on stderr, as the command lines configure it, so in-process
+    tests see (through capsys) the lines a user sees."""
+    from scaling.core.log import configure_console
+
+    configure_console()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def data_cache(tmp_path_factory):
     """One data cache for the whole session (mined docs are reused across tests)."""
     path = os.environ.get("SCALING_TEST_CACHE_DIR") or str(tmp_path_factory.mktemp("cache"))

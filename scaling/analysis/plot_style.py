@@ -1,12 +1,15 @@
 """The look shared by every figure: rc style, colours, number formats, panels, log ticks, the
-source footer. No torch."""
+source footer. No torch, and no pyplot: figures are built with matplotlib's object API
+(``ReportFigure``), so importing or drawing sets no backend and leaves the caller's (a notebook's
+inline backend) alone."""
 
 from __future__ import annotations
 
+import io
 import math
 from typing import Any
 
-import matplotlib.pyplot as plt
+import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -64,8 +67,23 @@ def _footer(fig: Figure, source: str, df: pd.DataFrame) -> None:
     )
 
 
+class ReportFigure(Figure):
+    """A Figure outside pyplot that shows itself in Jupyter (``_repr_png_``) without a backend;
+    ``savefig`` picks the canvas from the file type (Agg for PNG, the PDF backend for PDF)."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", bbox_inches="tight")
+        return buf.getvalue()
+
+
+def colormap(name: str) -> Any:
+    """A registered matplotlib colormap by name (pyplot's ``get_cmap`` without pyplot)."""
+    return matplotlib.colormaps[name]
+
+
 def _budget_colors(budgets: list[float]) -> dict[float, Any]:
-    cmap = plt.get_cmap("viridis")
+    cmap = colormap("viridis")
     if len(budgets) == 1:
         return {budgets[0]: cmap(0.4)}
     lo, hi = math.log(min(budgets)), math.log(max(budgets))
@@ -73,7 +91,9 @@ def _budget_colors(budgets: list[float]) -> dict[float, Any]:
 
 
 def _panels(n: int, width: float = 4.6, height: float = 3.6) -> tuple[Figure, list[Any]]:
-    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
+    """A new ``ReportFigure`` of ``n`` panels side by side (not registered with pyplot)."""
+    fig = ReportFigure(figsize=(width * n, height))
+    axes = fig.subplots(1, n, squeeze=False)
     return fig, list(axes[0])
 
 

@@ -1,4 +1,7 @@
-"""Figures over (results frame, fits). No torch; matplotlib with the Agg backend.
+"""Figures over (results frame, fits). No torch and no pyplot: each figure is a matplotlib
+``Figure`` built with the object API, so importing this module or drawing a figure never sets or
+switches the caller's backend (a notebook's inline plots keep working), and a returned figure
+displays in Jupyter by itself.
 
 Every figure function takes the tidy frame of ``scaling.analysis.results.load`` and the fits of
 ``analysis.pipeline.fit_sweep`` and returns a matplotlib Figure; ``save_all`` writes each as PNG
@@ -12,9 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -31,6 +31,7 @@ from scaling.analysis.plot_style import (
     _log_ticks,
     _ok,
     _panels,
+    colormap,
 )
 from scaling.fit.allocation import compute_optimal, flop_model, frontier_loss
 
@@ -53,7 +54,7 @@ def isoflop_curves(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure:
     """Loss against model size at each budget, with each budget's parabola and minimum
     (Hoffmann et al. 2022, Fig. 3 left)."""
     types = sorted(df.data_type.unique())
-    with plt.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):
         fig, axes = _panels(len(types))
         for ax, dt in zip(axes, types, strict=True):
             g = df[df.data_type == dt]
@@ -153,9 +154,9 @@ def loss_vs_compute(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure
     """Loss against training FLOPs per model size, the isoFLOP minima and the compute-optimal
     frontier of the parametric law (Hoffmann et al. 2022, Fig. 2/4 style)."""
     types = sorted(df.data_type.unique())
-    with plt.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):
         fig, axes = _panels(len(types))
-        cmap = plt.get_cmap("plasma")
+        cmap = colormap("plasma")
         for ax, dt in zip(axes, types, strict=True):
             _loss_panel(ax, df[df.data_type == dt], dt, fits.get(dt, {}), cmap)
         for a in fig.axes:
@@ -193,7 +194,7 @@ def optimal_allocation(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Fig
     """N_opt and D_opt against compute for each data type: isoFLOP minima with their power-law
     fits (solid) and the parametric law's closed form (dashed, Hoffmann et al. 2022 eq. 4)."""
     types = sorted(df.data_type.unique())
-    with plt.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):
         fig, (ax_n, ax_d) = _panels(2)
         cs = np.geomspace(df.budget_flops.min() / 3, df.budget_flops.max() * 3, 60)
         for k, dt in enumerate(types):
@@ -229,7 +230,7 @@ def accuracy_vs_compute(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Fi
     cols = accuracy_columns(df)
     if not cols:
         return None
-    with plt.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):
         fig, axes = _panels(len(cols))
         for ax, col in zip(axes, cols, strict=True):
             for k, dt in enumerate(sorted(df.data_type.unique())):
@@ -269,9 +270,9 @@ def learning_curves(curves: pd.DataFrame) -> Figure | None:
     types = sorted(train.data_type.dropna().unique())
     if not types:
         return None
-    with plt.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):
         fig, axes = _panels(len(types))
-        cmap = plt.get_cmap("plasma")
+        cmap = colormap("plasma")
         for ax, dt in zip(axes, types, strict=True):
             g = train[train.data_type == dt]
             sizes = sorted(g.params.unique())
@@ -330,6 +331,5 @@ def save_all(
         _footer(fig, source, df)
         for ext in ("png", "pdf"):
             fig.savefig(out / f"{name}.{ext}", bbox_inches="tight")
-        plt.close(fig)
         written.append(out / f"{name}.png")
     return written

@@ -20,13 +20,20 @@ from scaling.runs.record import flatten_result
 
 
 def result_files(path: str | os.PathLike) -> list[Path]:
-    """Every result.json at or below ``path`` (a run dir, a sweep dir or a tree of sweeps)."""
+    """Every result.json at or below ``path`` (a run dir, a sweep dir or a tree of sweeps).
+
+    Files below a hidden directory (``.name``, e.g. a staging or cache folder) are skipped; only
+    the parts of the path below ``path`` count, so ``../runs/smoke`` finds its runs.
+    """
     root = Path(path)
     if root.is_file() and root.name == RESULT:
         return [root]
-    return sorted(
-        p for p in root.rglob(RESULT) if not any(part.startswith(".") for part in p.parts)
-    )
+    return sorted(p for p in root.rglob(RESULT) if not _hidden(p.relative_to(root)))
+
+
+def _hidden(relative: Path) -> bool:
+    """Whether any part of ``relative`` (a path below the searched directory) is a dot-name."""
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def load(path: str | os.PathLike, *, include_failed: bool = False) -> pd.DataFrame:

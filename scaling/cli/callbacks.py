@@ -1,4 +1,4 @@
-"""Hydra callbacks: analysis when a sweep ends."""
+"""Hydra callbacks: the tables and the analysis when a sweep ends."""
 
 from __future__ import annotations
 
@@ -6,19 +6,48 @@ import sys
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+
+
+def export_sweep_tables(out_dir: str) -> None:
+    """Write the sweep's runs.parquet, runs.csv and curves.parquet and say where; a failure is
+    reported in one line (with the command that repeats the export), never raised."""
+    try:
+        from scaling.analysis.export import export_tables
+
+        paths = export_tables(out_dir)
+        print(f"tables: {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - the run records stand on their own
+        print(
+            f"export of {out_dir} failed: {type(exc).__name__}: {exc} "
+            f"(rerun with: scaling export {out_dir})",
+            file=sys.stderr,
+        )
+
+
+def _log_artifacts(out_dir: str, config: DictConfig) -> None:
+    """With logger=wandb, the fits, figures and verdict as one artifact of the sweep's group."""
+    from scaling.runs.tracking import log_sweep_artifacts
+
+    info = log_sweep_artifacts(out_dir, config)
+    if info:
+        print(f"wandb: analysis logged as artifact {info.get('artifact')}", file=sys.stderr)
 
 
 class AnalyzeOnSweepEnd(Callback):
-    """After a multirun: fit the laws, draw the figures, write the verdict and report.md into
-    the sweep dir, and print the verdict.
+    """After a multirun: export the tables (runs.parquet, runs.csv, curves.parquet), fit the
+    laws, draw the figures, write the verdict and report.md into the sweep dir, and print the
+    verdict.
 
-    Failures of the analysis are reported in one line and never fail the sweep: every run's
-    record is already on disk, and ``scaling report DIR`` repeats the analysis.
+    Failures of the export or the analysis are reported in one line and never fail the sweep:
+    every run's record is already on disk, and ``scaling export DIR`` / ``scaling report DIR``
+    repeat them.
     """
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        out_dir = str(config.runtime.out_dir)
+        # where the runs went: Hydra's sweep dir (scaling.cli.config.follow_hydra_dirs)
+        out_dir = str(OmegaConf.select(config, "hydra.sweep.dir") or config.runtime.out_dir)
+        export_sweep_tables(out_dir)
         try:
             from scaling.analysis.pipeline import analyze_sweep
             from scaling.analysis.report import write_report
@@ -26,6 +55,7 @@ class AnalyzeOnSweepEnd(Callback):
             summary = analyze_sweep(out_dir)
             print(summary, file=sys.stderr)
             print(f"\nreport: {write_report(out_dir)}", file=sys.stderr)
+            _log_artifacts(out_dir, config)
         except Exception as exc:  # noqa: BLE001 - the run records stand on their own
             print(
                 f"analysis of {out_dir} failed: {type(exc).__name__}: {exc} "

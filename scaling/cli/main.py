@@ -1,4 +1,4 @@
-"""``scaling``: the analysis command line (status, plan, fit, plot, report, verdict).
+"""``scaling``: the analysis command line (status, plan, fit, plot, report, verdict, export).
 
 Every subcommand validates its input first and reports bad input in one line
 (``error: ...``, exit status 2), never with a traceback.
@@ -126,10 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
     from scaling.cli import analysis_commands
 
     analysis_commands.add(sub)
+    from scaling.cli import export as export_command
+
+    export_command.add(sub)
+    from scaling.cli import sample  # imports torch only when the command runs
+
+    sample.add(sub)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
+    from scaling.core.log import configure_console
+
+    configure_console()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

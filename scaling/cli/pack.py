@@ -90,12 +90,30 @@ def form_packs(jobs: Sequence[Job], workers: int) -> list[list[Job]]:
         members.sort(key=lambda m: -m[1][0])  # similar lengths share a pack
         size = max(1, min(m[0].run.runtime.pack for m in members))
         packs += [members[i : i + size] for i in range(0, len(members), size)]
-    while len(packs) < workers and any(len(p) > 1 for p in packs):
-        big = max((p for p in packs if len(p) > 1), key=lambda p: pack_cost([m[1] for m in p]))
-        packs.remove(big)
-        packs += [big[0::2], big[1::2]]  # alternate, so both halves hold long runs
+    packs = _balance(packs, workers)
     packs.sort(key=lambda p: -pack_cost([m[1] for m in p]))
     return [[job for job, _ in p] for p in packs] + trivial
+
+
+def _balance(packs: list[list[Any]], workers: int) -> list[list[Any]]:
+    """Split the costliest pack in halves while the workers would otherwise idle: while there
+    are fewer packs than workers, or one pack costs more than an even share of the sweep (its
+    worker would still train it after the others ran out of work)."""
+    packs = list(packs)
+
+    def cost(p: list[Any]) -> float:
+        return pack_cost([m[1] for m in p])
+
+    while True:
+        splittable = [p for p in packs if len(p) > 1]
+        if not splittable:
+            return packs
+        big = max(splittable, key=cost)
+        share = sum(cost(p) for p in packs) / workers
+        if len(packs) >= workers and cost(big) <= share:
+            return packs
+        packs.remove(big)
+        packs += [big[0::2], big[1::2]]  # alternate, so both halves hold long runs
 
 
 def run_pack(runs: list[RunConfig]) -> list[dict[str, Any] | None]:

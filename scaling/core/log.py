@@ -26,14 +26,31 @@ def get_logger(name: str) -> logging.Logger:
     return logging.getLogger(name if name.startswith(ROOT) else f"{ROOT}.{name}")
 
 
+class _Stderr(logging.StreamHandler):
+    """A StreamHandler on whatever ``sys.stderr`` is when a record comes (a redirected or
+    captured stderr included), not the stream of the moment it was made."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_console(level: int = logging.INFO) -> None:
-    """Send the ``scaling`` tree's records to stderr (once per process; idempotent)."""
+    """Send the ``scaling`` tree's records to stderr (once per process; idempotent). The tree
+    does not propagate to the root logger, so a host's root handlers (Hydra's) do not print
+    each line twice."""
     root = logging.getLogger(ROOT)
     root.setLevel(level)
-    if not any(getattr(h, "_scaling_console", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _Stderr) for h in root.handlers):
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter(CONSOLE_FORMAT))
-        handler._scaling_console = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.propagate = False
 

@@ -14,8 +14,11 @@ from typing import Any
 
 from scaling.core import io
 from scaling.core.config import RunConfig
+from scaling.core.log import get_logger
 from scaling.runs import layout
 from scaling.runs.record import labels
+
+LOG_EVERY_SECONDS = 15.0  # off a terminal: one progress line per run this often (and the first)
 
 
 class Progress:
@@ -52,14 +55,12 @@ class Progress:
                 loss=f"{rec['loss']:.3f}", tok_s=f"{rec['tokens_per_second']:.0f}", refresh=False
             )
             self.bar.refresh()
-        elif self.mode == "log" and time.perf_counter() - self.last_log > 30:
+        elif self.mode == "log" and time.perf_counter() - self.last_log > LOG_EVERY_SECONDS:
             self.last_log = time.perf_counter()
             eta = self.eta_seconds(rec["step"])
-            print(
+            get_logger(f"run.{self.rid}").info(
                 f"[{self.rid}] step {rec['step']}/{self.steps} loss {rec['loss']:.3f} "
-                f"{rec['tokens_per_second']:.0f} tok/s eta {eta or 0:.0f}s",
-                file=sys.stderr,
-                flush=True,
+                f"{rec['tokens_per_second']:.0f} tok/s eta {eta or 0:.0f}s"
             )
 
     def close(self) -> None:

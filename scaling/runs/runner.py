@@ -13,7 +13,6 @@ as one batched computation (``train.pack_runner``), the rest alone.
 
 from __future__ import annotations
 
-import sys
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,12 +24,15 @@ import yaml
 from scaling.core import io
 from scaling.core.config import RunConfig
 from scaling.core.errors import UserError
+from scaling.core.log import get_logger
 from scaling.runs import identity, layout, state
 from scaling.runs.hooks import RecordHooks, truncate_metrics
+from scaling.runs.logs import close_run_logger, log_config, run_logger
 from scaling.runs.record import build_record
 from scaling.runs.tracking import make_mirror
 
 Record = dict[str, Any]
+log = get_logger(__name__)  # lines about runs not (or not yet) held here: console only
 
 
 def remove_stale_temporaries(run_dir: Path) -> list[Path]:
@@ -60,6 +62,7 @@ class _Claimed(_Planned):
     hooks: Any = None
     mirror: Any = None
     resumed_from: int | None = None
+    log: Any = None  # the run's logger: console and <run_dir>/train.log
 
 
 def _plan(run: RunConfig) -> _Planned | Record | None:
@@ -69,16 +72,16 @@ def _plan(run: RunConfig) -> _Planned | Record | None:
     run_dir = Path(run.runtime.out_dir) / rid
     found = state.run_state(run_dir)
     if found == "done":
-        print(f"[{rid}] done already, skipped", file=sys.stderr)
+        log.info(f"[{rid}] done already, skipped")
         return io.read_json(run_dir / layout.RESULT)
     if found == "failed" and not run.runtime.rerun_failed:
-        print(f"[{rid}] failed before, skipped (rerun with +rerun_failed=true)", file=sys.stderr)
+        log.info(f"[{rid}] failed before, skipped (rerun with +rerun_failed=true)")
         return None
     from scaling.train.plan import make_plan
 
     plan = make_plan(run)  # the one plan of this run: shape, steps, tokens, LR, window
     if plan.skip_reason:
-        print(f"[{rid}] outside the grid window ({plan.skip_reason}), skipped", file=sys.stderr)
+        log.info(f"[{rid}] outside the grid window ({plan.skip_reason}), skipped")
         return None
     from scaling.train.trainer import Trainer  # torch is imported only to train
 
@@ -95,28 +98,30 @@ def _claim(p: _Planned) -> _Claimed | Record | None:
     lock = RunLock(p.run_dir)
     if not lock.acquire():
         h = lock.holder or {}
-        print(f"[{p.rid}] held by {h.get('host')}:{h.get('pid')}, skipped", file=sys.stderr)
+        log.info(f"[{p.rid}] held by {h.get('host')}:{h.get('pid')}, skipped")
         return None
     if state.run_state(p.run_dir) == "done":  # finished while we were starting
         lock.release()
-        print(f"[{p.rid}] done already, skipped", file=sys.stderr)
+        log.info(f"[{p.rid}] done already, skipped")
         return io.read_json(p.run_dir / layout.RESULT)
     try:
         remove_stale_temporaries(p.run_dir)
-        resumed_from = _resume(p.trainer, p.rid, p.run_dir)
+        rlog = run_logger(p.rid, p.run_dir)
+        resumed_from = _resume(p.trainer, p.rid, p.run_dir, rlog)
         if resumed_from is None:
             (p.run_dir / layout.METRICS).unlink(missing_ok=True)
         with open(p.run_dir / layout.CONFIG, "w") as fh:
             yaml.safe_dump({"run_id": p.rid, **p.run.to_dict()}, fh, sort_keys=False)
+        log_config(rlog, p.rid, p.run.to_dict(), console=p.run.runtime.job_index is None)
         mirror = make_mirror(p.run, p.rid, p.run_dir)
     except BaseException:
         lock.release()
         raise
     hooks = RecordHooks(p.run, p.rid, p.run_dir, mirror, lock)
-    return _Claimed(p.run, p.rid, p.run_dir, p.trainer, lock, hooks, mirror, resumed_from)
+    return _Claimed(p.run, p.rid, p.run_dir, p.trainer, lock, hooks, mirror, resumed_from, rlog)
 
 
-def _resume(trainer: Any, rid: str, run_dir: Path) -> int | None:
+def _resume(trainer: Any, rid: str, run_dir: Path, rlog: Any) -> int | None:
     """Load the checkpoint if there is one; the step resumed from, else None."""
     from scaling.train.checkpoint import load_checkpoint
 
@@ -126,11 +131,11 @@ def _resume(trainer: Any, rid: str, run_dir: Path) -> int | None:
     try:
         trainer.load_state_dict(load_checkpoint(ckpt))
     except Exception as exc:  # noqa: BLE001 - an unreadable checkpoint means a fresh start
-        print(f"[{rid}] checkpoint unreadable ({exc}); starting over", file=sys.stderr)
+        rlog.warning(f"[{rid}] checkpoint unreadable ({exc}); starting over")
         ckpt.unlink(missing_ok=True)
         return None
     truncate_metrics(run_dir / layout.METRICS, trainer.step)
-    print(f"[{rid}] resuming from step {trainer.step}", file=sys.stderr)
+    rlog.info(f"[{rid}] resuming from step {trainer.step}")
     return trainer.step
 
 
@@ -144,29 +149,30 @@ def _publish(c: _Claimed, outcome: Any) -> Record | None:
             raise outcome
         if isinstance(outcome, Diverged):
             c.hooks.status("failed", reason=f"diverged: {outcome}")
-            print(f"[{c.rid}] failed: diverged: {outcome}", file=sys.stderr)
+            c.log.error(f"[{c.rid}] failed: diverged: {outcome}")
             return None
         if isinstance(outcome, BaseException):
             text = "".join(traceback.format_exception(outcome))
             (c.run_dir / "error.log").write_text(text)
             c.hooks.status("failed", reason=f"{type(outcome).__name__}: {outcome}")
-            print(
-                f"[{c.rid}] failed: {type(outcome).__name__}: {outcome} "
-                f"(see {c.run_dir}/error.log)",
-                file=sys.stderr,
+            c.log.error(
+                f"[{c.rid}] failed: {type(outcome).__name__}: {outcome} (see {c.run_dir}/error.log)"
             )
             return None
         record = build_record(c.run, c.rid, outcome)
         record["resumed_from_step"] = c.resumed_from
         record["checkpoints"] = c.hooks.checkpoints
         record["checkpoint_seconds"] = c.hooks.checkpoint_seconds
+        record["wandb"] = c.mirror.info or None  # id, project, local path (the record rules)
+        from scaling.runs.weights import save_final_weights  # imports torch, as training did
+
+        record["weights"] = save_final_weights(c.run_dir, c.trainer)  # before result.json
         io.atomic_write_json(c.run_dir / layout.RESULT, record)
         c.hooks.status("done", step=outcome.steps, steps=outcome.steps)
         (c.run_dir / layout.CHECKPOINT).unlink(missing_ok=True)
-        print(
+        c.log.info(
             f"[{c.rid}] trained: loss {record['loss']:.4f} on '{record['loss_domain']}', "
-            f"{record['wall_seconds']:.1f}s",
-            file=sys.stderr,
+            f"{record['wall_seconds']:.1f}s"
         )
         c.mirror.summary(record)
         exit_code = 0
@@ -182,6 +188,7 @@ def _release(c: _Claimed, exit_code: int = 1) -> None:
     c.mirror.finish(exit_code)
     c.lock.release()
     c.lock = None
+    close_run_logger(c.log)
 
 
 def _train_solo(c: _Claimed) -> Record | None:
@@ -205,7 +212,7 @@ def _train_packed(claimed: list[_Claimed]) -> list[Record | None]:
         out[k] = _publish(claimed[k], outcome)
 
     labels = ", ".join(c.rid for c in claimed)
-    print(f"[pack of {len(claimed)}] training together: {labels}", file=sys.stderr)
+    log.info(f"[pack of {len(claimed)}] training together: {labels}")
     train_pack([c.trainer for c in claimed], [c.hooks for c in claimed], on_result=publish)
     return [out.get(k) for k in range(len(claimed))]
 

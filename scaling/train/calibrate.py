@@ -47,3 +47,46 @@ def matmul_peak_flops(threads: int, n: int = 1024, reps: int = 8) -> float:
         torch.mm(a, b)
         best = min(best, time.perf_counter() - t0)
     return 2.0 * n**3 / best
+
+
+def _solo_step_seconds(shape: Shape, batch_size: int, steps: int) -> float:
+    torch.manual_seed(0)
+    model = Transformer(shape)
+    opt = torch.optim.AdamW(model.optimizer_groups(0.1), lr=1e-3, foreach=True)
+    x = torch.randint(0, shape.vocab_size, (batch_size, shape.context))
+    times = []
+    for _ in range(steps + 2):
+        t0 = time.perf_counter()
+        _, loss = model(x, x)
+        float(loss.detach())
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0, foreach=True)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        times.append(time.perf_counter() - t0)
+    return sorted(times[2:])[len(times[2:]) // 2]
+
+
+def _packed_step_seconds(shape: Shape, batch_size: int, k: int, steps: int) -> float:
+    from scaling.core.config import OptimConfig
+    from scaling.train.packed import PackedLoop, PackedRun
+
+    loop = PackedLoop(shape, [PackedRun(s, 10**9, 1e-3) for s in range(k)], OptimConfig())
+    x = torch.randint(0, shape.vocab_size, (batch_size, shape.context)).numpy()
+    times = []
+    for _ in range(steps + 2):
+        t0 = time.perf_counter()
+        loop.train_step({r: (x, x, None) for r in loop.pending})
+        times.append(time.perf_counter() - t0)
+    return sorted(times[2:])[len(times[2:]) // 2]
+
+
+@cache
+def pack_speedup(shape: Shape, batch_size: int, k: int, threads: int, steps: int = 8) -> float:
+    """How much faster ``k`` runs of ``shape`` train as one pack than one after another here:
+    k x the median solo step time over the median packed step time (``train.packed``), measured
+    now on random tokens. The packing launcher packs a shape only where this pays."""
+    torch.set_num_threads(threads)
+    solo = _solo_step_seconds(shape, batch_size, steps)
+    packed = _packed_step_seconds(shape, batch_size, k, steps)
+    return k * solo / packed

@@ -17,5 +17,7 @@ def save_checkpoint(trainer: Any, path: Any) -> None:
 
 
 def load_checkpoint(path: Any) -> dict[str, Any]:
-    """A checkpoint written by ``save_checkpoint`` (our own files: full unpickling)."""
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """A checkpoint written by ``save_checkpoint``, unpickled with ``weights_only=True``: only
+    tensors and plain containers and scalars load (what ``Trainer.state_dict`` and a pack
+    member's state hold), so a file holding any other object raises instead of running code."""
+    return torch.load(path, map_location="cpu", weights_only=True)
