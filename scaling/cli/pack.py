@@ -70,10 +70,10 @@ def pack_cost(steps_flops: Sequence[tuple[int, float]]) -> float:
 
 
 def form_packs(jobs: Sequence[Job], workers: int) -> list[list[Job]]:
-    """Jobs grouped into packs: same ``pack_key``, at most ``runtime.pack`` runs each, runs of
-    similar length together; packs split in halves while there are fewer packs than workers;
-    returned costliest first. Done and window-skipped runs each form a pack of one (the
-    runner skips them at once)."""
+    """Jobs grouped into packs: same ``pack_key`` and the same number of steps (seeds, data
+    types, learning rates of one grid point), at most ``runtime.pack`` runs each; packs split
+    in halves while the workers would otherwise idle (``_balance``); returned costliest first.
+    Done and window-skipped runs each form a pack of one (the runner skips them at once)."""
     from scaling.train.plan import make_plan, pack_key
 
     groups: dict[Any, list[tuple[Job, tuple[int, float]]]] = {}
@@ -83,11 +83,12 @@ def form_packs(jobs: Sequence[Job], workers: int) -> list[list[Job]]:
         if sf is None:
             trivial.append([job])
             continue
-        key = pack_key(job.run, make_plan(job.run).shape)
+        # runs of one length: a pack then never shrinks to a tail of one or two long runs (in
+        # one worker, where alone they would train side by side on two)
+        key = (pack_key(job.run, make_plan(job.run).shape), sf[0])
         groups.setdefault(key, []).append((job, sf))
     packs: list[list[tuple[Job, tuple[int, float]]]] = []
     for members in groups.values():
-        members.sort(key=lambda m: -m[1][0])  # similar lengths share a pack
         size = max(1, min(m[0].run.runtime.pack for m in members))
         packs += [members[i : i + size] for i in range(0, len(members), size)]
     packs = _balance(packs, workers)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 import torch
 
 from scaling.core.errors import UserError
@@ -29,3 +32,12 @@ def choose_device(requested: str, cuda_devices: int, job_index: int | None) -> s
 def resolve_device(device: str, job_index: int | None = None) -> str:
     n = torch.cuda.device_count() if torch.cuda.is_available() else 0
     return choose_device(device, n, job_index)
+
+
+def autocast_context(precision: str, device: str) -> Any:
+    """bf16 autocast for ``runtime.precision`` (``auto``: on CUDA only); weights, optimizer state
+    and the cross-entropy stay fp32 (``Transformer.forward`` upcasts the logits)."""
+    cuda = device.startswith("cuda")
+    if precision == "bf16" or (precision == "auto" and cuda):
+        return torch.autocast("cuda" if cuda else "cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()

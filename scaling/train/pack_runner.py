@@ -30,9 +30,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from scaling.train.device import autocast_context
 from scaling.train.packed import PackedLoop, PackedRun
 from scaling.train.plan import pack_key as plan_pack_key
-from scaling.train.trainer import Diverged, Hooks, RunResult, Trainer, autocast_context
+from scaling.train.trainer import Diverged, Hooks, RunResult, Trainer
 
 Outcome = RunResult | BaseException
 

@@ -13,7 +13,6 @@ checkpoints); ``resume`` continues from a state saved by ``Trainer.state_dict``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from scaling.data.stream import TokenStream, build_eval_stream, build_train_stre
 from scaling.data.tokenizer import build_tokenizer
 from scaling.model.transformer import Transformer
 from scaling.tokenizers.base import Tokenizer
-from scaling.train.device import resolve_device
+from scaling.train.device import autocast_context, resolve_device
 from scaling.train.evaluate import stream_loss, task_accuracy
 from scaling.train.plan import RunPlan, make_plan
 from scaling.train.schedule import lr_at
@@ -390,12 +389,3 @@ def _params_by_convention(shape: flops.Shape) -> dict[str, int]:
     """N under every FLOP convention, plus the total and non-embedding counts."""
     by = {c: flops.params_for_convention(shape, c) for c in flops.CONVENTIONS}
     return by | {"total": flops.params_total(shape), "nonembed": flops.params_nonembed(shape)}
-
-
-def autocast_context(precision: str, device: str) -> Any:
-    """bf16 autocast for ``runtime.precision`` (``auto``: on CUDA only); weights, optimizer state
-    and the cross-entropy stay fp32 (``Transformer.forward`` upcasts the logits)."""
-    cuda = device.startswith("cuda")
-    if precision == "bf16" or (precision == "auto" and cuda):
-        return torch.autocast("cuda" if cuda else "cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()

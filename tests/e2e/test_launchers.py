@@ -102,8 +102,11 @@ def test_same_sweep_launched_twice_at_once_trains_each_run_once(tmp_path, data_c
 
 
 def test_ray_launcher_when_installed(tmp_path, data_cache):
-    pytest.importorskip("ray")
-    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    why = "Ray launcher not installed (README, Launchers: the ray install line)"
+    pytest.importorskip("ray", reason=why)
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason=why)
+    # a local Ray (address: null), started and stopped by the sweep; with a cluster running:
+    # tests/e2e/test_ray_cluster.py
     _sweep(
         tmp_path / "runs", data_cache, "hydra/launcher=ray", "hydra.launcher.ray.init.num_cpus=2"
     )
