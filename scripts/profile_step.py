@@ -6,10 +6,11 @@
 Builds the shape at the product's batch (4 x 128 tokens, byte vocabulary 257), times the solo
 step (``Transformer`` + ``clip_grad_norm_`` + ``torch.optim.AdamW(foreach=True)``, as
 ``train.trainer``) and the packed step of ``--pack`` runs (``train.packed.PackedLoop``) on one
-thread, prints their medians and the packing speedup (pack x solo / packed), then the profiler's
-top operators by self CPU time for each. This is the profile behind issue 11's notes: at
-d_model 8-64 the time goes to the output head's matmul and its log-softmax over 257 logits
-a token, attention, and the optimizer, which packing amortises only in part.
+thread, in alternating turns of 5 steps, prints their medians and the packing speedup
+(pack x solo / packed), then the profiler's top operators by self CPU time for each. This is
+the profile behind issue 11's notes: at d_model 8-64 the time goes to the output head's matmul
+and its log-softmax over 257 logits a token, attention, and the optimizer, which packing
+amortises only in part.
 """
 
 from __future__ import annotations
@@ -67,15 +68,20 @@ def _packed(shape: Shape, k: int, rng: np.random.Generator):
     return step
 
 
-def _median_seconds(step, steps: int) -> float:
+def _interleaved_medians(solo, packed, steps: int, turn: int = 5) -> tuple[float, float]:
+    """Median step seconds of each, timed in alternating turns of ``turn`` steps so that a
+    shared machine's load changes hit both alike."""
     for _ in range(3):
-        step()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        solo()
+        packed()
+    times: dict[str, list[float]] = {"solo": [], "packed": []}
+    while len(times["packed"]) < steps:
+        for name, step in (("solo", solo), ("packed", packed)):
+            for _ in range(turn):
+                t0 = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - t0)
+    return statistics.median(times["solo"]), statistics.median(times["packed"])
 
 
 def _table(step, steps: int, rows: int) -> str:
@@ -99,8 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     shape = Shape(args.n_layer, d, args.n_head, 4 * d, CONTEXT, VOCAB, True)
     rng = np.random.default_rng(0)
     solo, packed = _solo(shape, rng), _packed(shape, args.pack, rng)
-    solo_s = _median_seconds(solo, args.steps)
-    packed_s = _median_seconds(packed, args.steps)
+    solo_s, packed_s = _interleaved_medians(solo, packed, args.steps)
     summary = {
         "shape": {"n_layer": args.n_layer, "d_model": d, "n_head": args.n_head},
         "pack": args.pack,

@@ -2,7 +2,7 @@
 here with `ray start --head` (its own ports, temp dir and auth token), joined by address (what
 address=auto finds on a cluster node) and through Ray Client (ray://host:10001 from a laptop).
 
-Skipped when the Ray launcher is not installed (pip install "scaling-lab[ray]")."""
+Skipped when the Ray launcher is not installed (README, Launchers: the ray install line)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import pytest
 from tests.e2e.test_launchers import SMALL, _complete, _grid
 from tests.helpers import BIN, run_cli
 
-WHY = 'Ray launcher not installed: pip install "scaling-lab[ray]"'
+WHY = "Ray launcher not installed (README, Launchers: the ray install line)"
 
 pytestmark = pytest.mark.slow
 

@@ -156,6 +156,24 @@ def test_fits_figures_and_verdict_written(smoke):
     assert f"report: {out / 'report.md'}" in _proc.stderr
 
 
+def test_tables_weights_and_logs_written(smoke):
+    """The sweep end wrote the tables; every run kept its final weights and its log."""
+    out, proc = smoke
+    import pandas as pd
+
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 18 and runs.run_id.is_unique
+    assert len(pd.read_csv(out / "runs.csv")) == 18
+    curves = pd.read_parquet(out / "curves.parquet")
+    assert set(curves.run_id) == set(runs.run_id)
+    for run_dir in (out / rid for rid in runs.run_id):
+        assert (run_dir / "model.safetensors").stat().st_size > 1000, run_dir
+        assert json.loads((run_dir / "model.json").read_text())["run_id"] == run_dir.name
+        log = (run_dir / "train.log").read_text()
+        assert "resolved config:" in log and "] trained:" in log, run_dir
+    assert "tables: " in proc.stderr
+
+
 def test_relaunch_skips_finished_runs(smoke, data_cache):
     out, _ = smoke
     before = {p: p.stat().st_mtime_ns for p in out.rglob("result.json")}
