@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from scaling.core.config import MIN_BPE_VOCAB, DataConfig
+from scaling.core.config import MIN_BPE_VOCAB, DataConfig, RunConfig
 from scaling.core.errors import UserError
 from scaling.tokenizers.base import ByteTokenizer, Tokenizer
 from scaling.tokenizers.bpe import BPE_VERSION, EOS, BPETokenizer, _tokenizers_version, train_bpe
@@ -41,6 +41,21 @@ def build_tokenizer(kind: str = "byte", **kwargs: Any) -> Tokenizer:
     if kind == "byte":
         return ByteTokenizer()
     return build(kind, **kwargs)
+
+
+def run_tokenizer(run: RunConfig) -> Tokenizer:
+    """The tokenizer a run's config asks for (``tokenizer.*``; BPE trained on ``run.data``), as
+    the trainer builds it and as ``runs.weights`` rebuilds it for a finished run."""
+    t = run.tokenizer
+    return build_tokenizer(
+        t.kind,
+        vocab_size=t.vocab_size,
+        name=t.name,
+        data=run.data,
+        seed=run.seed,
+        cache_dir=run.runtime.cache_dir,
+        revision=t.revision,
+    )
 
 
 def _check_stream_ids(vocab_size: int, where: str) -> None:

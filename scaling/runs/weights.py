@@ -28,7 +28,7 @@ from scaling.core import io
 from scaling.core.config import RunConfig, run_config_from_dict
 from scaling.core.errors import UserError
 from scaling.core.flops import Shape
-from scaling.data.tokenizer import build_tokenizer
+from scaling.data.tokenizer import run_tokenizer
 from scaling.model.transformer import Transformer
 from scaling.runs import identity, layout
 from scaling.tokenizers.base import Tokenizer
@@ -154,14 +154,7 @@ def _rebuild_tokenizer(run_dir: Path, info: dict[str, Any]) -> Tokenizer:
     """The run's tokenizer, rebuilt from config.yaml; refused when its fingerprint differs from
     the one ``model.json`` recorded."""
     run = read_run_config(run_dir)
-    tok = build_tokenizer(
-        run.tokenizer.kind,
-        vocab_size=run.tokenizer.vocab_size,
-        name=run.tokenizer.name,
-        data=run.data,
-        seed=run.seed,
-        cache_dir=run.runtime.cache_dir,
-    )
+    tok = run_tokenizer(run)  # as the trainer built it (a pinned revision included)
     want = info["tokenizer"].get("fingerprint")
     if tok.fingerprint() != want or tok.vocab_size != info["shape"].get("vocab_size"):
         raise UserError(

@@ -24,7 +24,7 @@ import torch
 from scaling.core import flops
 from scaling.core.config import RunConfig
 from scaling.data.stream import TokenStream, build_eval_stream, build_train_stream
-from scaling.data.tokenizer import build_tokenizer
+from scaling.data.tokenizer import run_tokenizer
 from scaling.model.transformer import Transformer
 from scaling.tokenizers.base import Tokenizer
 from scaling.train.device import autocast_context, resolve_device
@@ -98,15 +98,7 @@ class Trainer:
         self.device = resolve_device(run.runtime.device, run.runtime.job_index)
         if self.device.startswith("cuda"):
             torch.cuda.set_device(self.device)
-        self.tok = tokenizer or build_tokenizer(
-            run.tokenizer.kind,
-            vocab_size=run.tokenizer.vocab_size,
-            name=run.tokenizer.name,
-            data=run.data,
-            seed=run.seed,
-            cache_dir=run.runtime.cache_dir,
-            revision=run.tokenizer.revision,
-        )
+        self.tok = tokenizer or run_tokenizer(run)
         plan = plan or make_plan(run, self.tok.vocab_size)
         if plan.vocab_size != self.tok.vocab_size:
             raise ValueError(

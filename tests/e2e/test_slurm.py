@@ -57,6 +57,19 @@ SKIP = _skip_reason()
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(SKIP is not None, reason=str(SKIP))]
 
 
+def _slurm_launcher(name: str) -> list[str]:
+    """The launcher overrides of a small test job named ``name`` on this machine's partition."""
+    return [
+        "hydra/launcher=slurm",
+        f"hydra.launcher.partition={_partition()}",
+        f"hydra.launcher.name={name}",
+        "hydra.launcher.cpus_per_task=1",
+        "hydra.launcher.mem_gb=2",
+        "hydra.launcher.timeout_min=5",
+        "hydra.launcher.signal_delay_s=30",
+    ]
+
+
 def test_sweep_through_slurm(tmp_path, data_cache):
     out = tmp_path / "runs"
     name = f"scaling-test-{uuid.uuid4().hex[:8]}"  # to find (and cancel) this test's jobs
@@ -65,13 +78,7 @@ def test_sweep_through_slurm(tmp_path, data_cache):
         "-m",
         f"runtime.out_dir={out}",
         *SMALL,
-        "hydra/launcher=slurm",
-        f"hydra.launcher.partition={_partition()}",
-        f"hydra.launcher.name={name}",
-        "hydra.launcher.cpus_per_task=1",
-        "hydra.launcher.mem_gb=2",
-        "hydra.launcher.timeout_min=5",
-        "hydra.launcher.signal_delay_s=30",
+        *_slurm_launcher(name),
     ]
     try:
         proc = run_cli(cmd, cache=data_cache, check=True, timeout=240)
@@ -119,13 +126,7 @@ def test_preempted_run_is_requeued_and_resumes(tmp_path, data_cache):
         "model=xxxs",
         "budget.flops=4e10",  # ~15 s of training, so the signal comes mid-run
         "runtime.checkpoint_minutes=0.01",
-        "hydra/launcher=slurm",
-        f"hydra.launcher.partition={_partition()}",
-        f"hydra.launcher.name={name}",
-        "hydra.launcher.cpus_per_task=1",
-        "hydra.launcher.mem_gb=2",
-        "hydra.launcher.timeout_min=5",
-        "hydra.launcher.signal_delay_s=30",
+        *_slurm_launcher(name),
     ]
     proc = launch(cmd, cache=data_cache, stderr=subprocess.PIPE)
     try:
