@@ -10,7 +10,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
@@ -56,6 +55,7 @@ class PackLauncher(Launcher):
         from scaling.cli import pack
         from scaling.cli.config import follow_hydra_dirs, to_run_config
         from scaling.core.errors import UserError
+        from scaling.runs.record import objective_value
 
         setup_globals()
         assert self.config is not None
@@ -80,16 +80,19 @@ class PackLauncher(Launcher):
         packs = pack.form_packs(jobs, pack.workers(self.n_jobs))
         print(f"[scaling] {len(job_overrides)} runs: {pack.describe(packs)}", file=sys.stderr)
         records = pack.run_packs(packs, self.n_jobs)
+        objectives = {job.index: job.run.runtime.objective for job in jobs}
         return [
-            self._job_return(configs[i], ov, records.get(i))
+            self._job_return(configs[i], ov, objective_value(records.get(i), objectives.get(i, "")))
             for i, ov in enumerate(job_overrides, start=initial_job_idx)
         ]
 
     @staticmethod
-    def _job_return(cfg: DictConfig, overrides: Sequence[str], record: Any) -> JobReturn:
+    def _job_return(cfg: DictConfig, overrides: Sequence[str], value: float) -> JobReturn:
+        """A job's return value is the run's objective (``runtime.objective``; NaN for a run
+        refused or failed), the float every Hydra sweeper (Optuna, Nevergrad, Ax) reads."""
         ret = JobReturn(overrides=list(overrides), cfg=cfg, hydra_cfg=None)
         ret.working_dir = str(Path.cwd())
         ret.task_name = str(cfg.hydra.job.name)
         ret.status = JobStatus.COMPLETED
-        ret.return_value = record
+        ret.return_value = value
         return ret

@@ -44,10 +44,18 @@ class AnalyzeOnSweepEnd(Callback):
     repeat them.
     """
 
+    def __init__(self, fit: bool = True) -> None:
+        self.fit = fit  # False (hparams_search): tables and the search's summary, no laws
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         # where the runs went: Hydra's sweep dir (scaling.cli.config.follow_hydra_dirs)
         out_dir = str(OmegaConf.select(config, "hydra.sweep.dir") or config.runtime.out_dir)
         export_sweep_tables(out_dir)
+        if not self.fit:
+            from scaling.cli.search_summary import print_search_summary
+
+            print_search_summary(out_dir, config)
+            return
         try:
             from scaling.analysis.pipeline import analyze_sweep
             from scaling.analysis.report import write_report

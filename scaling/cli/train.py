@@ -24,8 +24,10 @@ from scaling.cli.config import config_dir, follow_hydra_dirs, register_schema, t
 from scaling.core.errors import UserError
 
 
-def _task(cfg: DictConfig) -> None:
+def _task(cfg: DictConfig) -> float | None:
+    """Train one run; return its objective (``runtime.objective``) for a Hydra sweeper."""
     from scaling.core.log import configure_console
+    from scaling.runs.record import objective_value
     from scaling.runs.runner import execute
 
     configure_console()  # a launcher's worker process (joblib, submitit, Ray) starts bare
@@ -35,13 +37,14 @@ def _task(cfg: DictConfig) -> None:
         run = follow_hydra_dirs(to_run_config(cfg))
         if multirun:
             run.runtime.job_index = int(hc.job.num)  # so each local job can take its own GPU
-        execute(run)
+        return objective_value(execute(run), run.runtime.objective)
     except UserError as exc:
         overrides = " ".join(HydraConfig.get().overrides.task)
         where = f" [{overrides}]" if multirun and overrides else ""
         print(f"error: {exc}{where}", file=sys.stderr)
         if not multirun:
             sys.exit(2)
+        return float("nan")
 
 
 SHORTHANDS = {"+rerun_failed": "runtime.rerun_failed"}

@@ -229,6 +229,10 @@ class RuntimeConfig:
     # (``train.packed``; a packed run equals its solo run). 1 turns packing off. Measured
     # (scripts/bench_pack.py, K=8): 1.2-1.7x the solo loops' throughput at d_model 24-64.
     pack: int = 8
+    # What a run returns to a Hydra sweeper (hparams_search=..., Optuna): a column of the run's
+    # tidy row (``runs.record.flatten_result``): loss | bpb (held-out, the run's own domain),
+    # train_loss, val_<domain>_loss | val_<domain>_bpb, acc_<task>. Not part of the identity.
+    objective: str = "loss"
 
     def __post_init__(self) -> None:
         _positive_int(self.threads, "runtime.threads")
@@ -249,6 +253,12 @@ class RuntimeConfig:
             "runtime.precision",
             f"{self.precision!r} is not one of {', '.join(PRECISIONS)}",
         )
+
+
+def objective_names(domains: list[str], tasks: list[str]) -> list[str]:
+    """The tidy-row columns a run can return to a sweeper as its objective."""
+    per_domain = [f"val_{d}_{m}" for d in domains for m in ("loss", "bpb")]
+    return ["loss", "bpb", "train_loss", *per_domain, *(f"acc_{t}" for t in tasks)]
 
 
 SCIENTIFIC_SECTIONS = ("seed", "model", "data", "budget", "optim", "tokenizer", "eval")
@@ -273,6 +283,12 @@ class RunConfig:
     def __post_init__(self) -> None:
         _require(self.seed >= 0, "seed", f"must be >= 0, got {self.seed}")
         domains = list(self.eval.domains)
+        objectives = objective_names(domains, list(self.eval.tasks))
+        _require(
+            self.runtime.objective in objectives,
+            "runtime.objective",
+            f"{self.runtime.objective!r} is not one of {', '.join(objectives)}",
+        )
         if self.data.eval_domain is None:
             first = next(iter(self.data.mixture))
             self.data.eval_domain = first if first in domains else (domains[0] if domains else None)

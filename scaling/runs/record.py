@@ -198,6 +198,16 @@ def build_record(run: RunConfig, rid: str, res: Any) -> dict[str, Any]:
     }
 
 
+def objective_value(record: dict[str, Any] | None, name: str) -> float:
+    """The run's objective for a Hydra sweeper (``runtime.objective``, a tidy-row column); NaN for
+    a run without a result (refused or failed) or without that column, which Optuna records as
+    a failed trial instead of stopping the search."""
+    if not record:
+        return float("nan")
+    value = flatten_result(record).get(name)
+    return float(value) if isinstance(value, int | float) else float("nan")
+
+
 def flatten_result(rec: dict[str, Any]) -> dict[str, Any]:
     """One tidy row: scalars kept, per-domain/per-convention dicts spread into columns."""
     row = {k: v for k, v in rec.items() if not isinstance(v, dict | list)}
