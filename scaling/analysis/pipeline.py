@@ -17,6 +17,9 @@ import pandas as pd
 
 from scaling.analysis import results
 from scaling.core.errors import UserError
+from scaling.core.log import get_logger
+
+log = get_logger(__name__)
 
 FITS = "fits.json"
 FIGURES = "figures"
@@ -125,6 +128,24 @@ def sweep_summary(df: pd.DataFrame, path: Path) -> dict[str, Any]:
     }
 
 
+def analysis_digest(root: Path, name: str, options: dict[str, Any]) -> str:
+    """The cache key of an analysis of ``root``: its run records, ``options`` and the code."""
+    from scaling.analysis import cache
+
+    runs = [p.parent for p in results.result_files(root)]
+    return cache.key(name, options, cache.records_digest(root, runs), cache.code_digest())
+
+
+def _costs_key(costs: Any) -> Any:
+    """The cost model as JSON; None is the default model (as ``verdict.build`` takes it)."""
+    import dataclasses
+
+    from scaling.core.costs import CostModel
+
+    costs = CostModel() if costs is None else costs
+    return dataclasses.asdict(costs) if dataclasses.is_dataclass(costs) else costs
+
+
 def analyze_sweep(
     path: str | Path,
     *,
@@ -132,22 +153,57 @@ def analyze_sweep(
     unique_tokens: float | None = None,
     budget: float | None = None,
     costs: Any = None,
+    refit: bool = False,
 ) -> str:
-    """Fits, figures and verdict for the sweep at ``path``; returns the verdict text."""
-    from scaling.analysis import plots, verdict
+    """Fits, figures and verdict for the sweep at ``path``; returns the verdict text.
+
+    Served from the analysis cache (``analysis.cache``) when the run records, the options and
+    the code are those of the last analysis and its files are still there; ``refit=True``
+    recomputes regardless."""
+    from scaling.analysis import cache, plots, verdict
 
     root = Path(path)
     if not root.is_dir():
         raise UserError(f"{path}: not a directory; pass a sweep directory such as runs/quickstart")
+    options = {"bootstrap": bootstrap, "unique_tokens": unique_tokens, "budget": budget}
+    digest = analysis_digest(root, "analysis", {**options, "costs": _costs_key(costs)})
+    hit = None if refit else cache.lookup(root, "analysis", digest)
+    if hit is not None:
+        log.info("(the stored analysis of %s: records unchanged; --refit recomputes)", hit["at"])
+        return str(hit["verdict_text"])
     df = results.load(root)
     fits = fit_sweep(df, bootstrap=bootstrap)
     summary = sweep_summary(df, root)
     write_json(root / FITS, {"sweep": summary, **fits_to_dict(fits)})
-    plots.save_all(df, fits, root / FIGURES, source=str(root), curves=results.load_curves(root))
+    figures = plots.save_all(
+        df, fits, root / FIGURES, source=str(root), curves=results.load_curves(root)
+    )
     v = verdict.build(df, fits, unique_tokens=unique_tokens, budget=budget, costs=costs)
     write_json(root / "verdict.json", {"sweep": summary, **verdict.to_jsonable(v)})
     (root / "verdict.md").write_text(verdict.to_markdown(v, summary))
-    return verdict.to_text(v)
+    text = verdict.to_text(v)
+    files = [FITS, "verdict.json", "verdict.md", *(str(p.relative_to(root)) for p in figures)]
+    cache.store(root, "analysis", digest, verdict_text=text, files=files, at=summary["analyzed_at"])
+    store_figures(root, bootstrap, figures)
+    return text
+
+
+def store_figures(root: Path, bootstrap: int, figures: list[Path]) -> None:
+    """Record the figures in ``root/figures`` as current for ``scaling plot --bootstrap``."""
+    from scaling.analysis import cache
+
+    digest = analysis_digest(root, "figures", {"bootstrap": bootstrap})
+    names = [str(p.relative_to(root)) for p in figures]
+    pdfs = [str(Path(n).with_suffix(".pdf")) for n in names]
+    cache.store(root, "figures", digest, files=[*names, *pdfs], figures=names)
+
+
+def cached_figures(root: Path, bootstrap: int) -> list[Path] | None:
+    """The figures of ``root/figures`` when they are current for these records and code."""
+    from scaling.analysis import cache
+
+    hit = cache.lookup(root, "figures", analysis_digest(root, "figures", {"bootstrap": bootstrap}))
+    return None if hit is None else [root / f for f in hit["figures"]]
 
 
 def load_fits(path: str | Path) -> dict[str, Any]:

@@ -269,10 +269,17 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     root = Path(args.sweep_dir)
     df, _ = load_frame(args.sweep_dir, {})
-    fits = analysis.fit_sweep(df, bootstrap=args.bootstrap)  # the gates need intervals
-    out = Path(args.out) if args.out else root / analysis.FIGURES
-    written = plots.save_all(df, fits, out, source=str(root), curves=results.load_curves(root))
-    for p in written:
+    current = None if args.out or args.refit else analysis.cached_figures(root, args.bootstrap)
+    if current is not None:
+        print("(the stored figures: records unchanged; --refit redraws)", file=sys.stderr)
+    else:
+        fits = analysis.fit_sweep(df, bootstrap=args.bootstrap)  # the gates need intervals
+        out = Path(args.out) if args.out else root / analysis.FIGURES
+        curves = results.load_curves(root)
+        current = plots.save_all(df, fits, out, source=str(root), curves=curves)
+        if not args.out:
+            analysis.store_figures(root, args.bootstrap, current)
+    for p in current:
         print(f"{p}  (+ .pdf)")
     return 0
 
@@ -281,7 +288,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from scaling.analysis.pipeline import analyze_sweep
     from scaling.analysis.report import write_report
 
-    text = analyze_sweep(args.sweep_dir, bootstrap=args.bootstrap)
+    text = analyze_sweep(args.sweep_dir, bootstrap=args.bootstrap, refit=args.refit)
     path = write_report(args.sweep_dir)
     print(text)
     print(f"\nreport: {path}")
@@ -310,6 +317,7 @@ def cmd_verdict(args: argparse.Namespace) -> int:
         unique_tokens=args.unique_tokens,
         budget=args.budget,
         costs=load_costs(args.costs),
+        refit=args.refit,
     )
     print(text)
     print(f"\nwrote {Path(args.sweep_dir) / 'verdict.json'} and verdict.md")
@@ -373,11 +381,17 @@ def _add_sweep_commands(sub: argparse._SubParsersAction) -> None:
         default=200,
         help="bootstrap resamples; laws are drawn only where they pass the validity gates",
     )
+    p.add_argument(
+        "--refit", action="store_true", help="recompute even when the stored analysis is current"
+    )
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("report", help="fits, figures and verdict as one Markdown page")
     p.add_argument("sweep_dir")
     p.add_argument("--bootstrap", type=int, default=200)
+    p.add_argument(
+        "--refit", action="store_true", help="recompute even when the stored analysis is current"
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("verdict", help="which input binds: compute or data, with intervals")
@@ -386,4 +400,7 @@ def _add_sweep_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", type=float, help="compute budget C (FLOPs) to judge")
     p.add_argument("--costs", help="JSON cost model (accelerator and expert prices)")
     p.add_argument("--bootstrap", type=int, default=200)
+    p.add_argument(
+        "--refit", action="store_true", help="recompute even when the stored analysis is current"
+    )
     p.set_defaults(func=cmd_verdict)
