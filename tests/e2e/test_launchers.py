@@ -55,11 +55,19 @@ def _grid(recs: list[dict]) -> list[tuple]:
 
 @pytest.mark.parametrize("launcher", ["parallel", "subprocess"])
 def test_multirun_through_launcher(tmp_path, data_cache, launcher):
-    _sweep(tmp_path / "runs", data_cache, f"hydra/launcher={launcher}")
+    proc = _sweep(tmp_path / "runs", data_cache, f"hydra/launcher={launcher}")
     recs = _complete(tmp_path / "runs")
     # one run per grid point of model=xxxs,xxs x budget.flops=2e8,6e8
     assert _grid(recs) == sorted(itertools.product(["web"], ["xxxs", "xxs"], [2e8, 6e8]))
     assert all(r["threads"] == 1 for r in recs)
+    # each run's progress reaches the launching console, from its worker or submitit job log
+    for rec in recs:
+        assert f"[{rec['run_id']}] step 1/" in proc.stderr, rec["run_id"]
+        assert f"[{rec['run_id']}] trained: loss" in proc.stderr, rec["run_id"]
+    if launcher == "subprocess":
+        jobs = tmp_path / "runs" / ".submitit"
+        assert len(list(jobs.glob("*_0_log.err"))) == 4  # one folder, no literal %j
+        assert not (jobs / "%j").exists()
 
 
 def test_killed_sweep_relaunch_leaves_one_complete_result_per_point(smoke_sweep):
