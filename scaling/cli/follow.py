@@ -26,6 +26,7 @@ class LogFollower:
         self.offsets: dict[Path, int] = {}
         self.partial: dict[Path, str] = {}
         self._stop = threading.Event()
+        self._lock = threading.Lock()  # poll() runs on the thread and at exit
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def __enter__(self) -> LogFollower:
@@ -48,22 +49,25 @@ class LogFollower:
 
     def poll(self, final: bool = False) -> None:
         """Print what each log gained since the last poll (complete lines; all at ``final``)."""
+        with self._lock:
+            for path in self._files():
+                self._read(path, final)
+
+    def _read(self, path: Path, final: bool) -> None:
+        try:
+            with path.open("rb") as fh:
+                fh.seek(self.offsets.get(path, 0))
+                data = fh.read()
+        except OSError:
+            return
+        self.offsets[path] = self.offsets.get(path, 0) + len(data)
+        lines = (self.partial.pop(path, "") + data.decode(errors="replace")).split("\n")
+        tail = lines.pop()
+        if tail and not final:
+            self.partial[path] = tail  # a line still being written
+        elif tail:
+            lines.append(tail)
         out = self.out or sys.stderr
-        for path in self._files():
-            try:
-                with path.open("rb") as fh:
-                    fh.seek(self.offsets.get(path, 0))
-                    data = fh.read()
-            except OSError:
-                continue
-            self.offsets[path] = self.offsets.get(path, 0) + len(data)
-            text = self.partial.pop(path, "") + data.decode(errors="replace")
-            lines = text.split("\n")
-            tail = lines.pop()
-            if tail and not final:
-                self.partial[path] = tail
-            elif tail:
-                lines.append(tail)
-            for line in lines:
-                if line.strip():
-                    print(line.rsplit("\r", 1)[-1], file=out, flush=True)
+        for line in lines:
+            if line.strip():  # a bar's carriage returns: its last state
+                print(line.rsplit("\r", 1)[-1], file=out, flush=True)
