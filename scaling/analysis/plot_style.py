@@ -90,7 +90,7 @@ def _budget_colors(budgets: list[float]) -> dict[float, Any]:
     return {b: cmap(0.1 + 0.75 * (math.log(b) - lo) / (hi - lo)) for b in budgets}
 
 
-def _panels(n: int, width: float = 4.6, height: float = 3.6) -> tuple[Figure, list[Any]]:
+def _panels(n: int, width: float = 5.2, height: float = 3.6) -> tuple[Figure, list[Any]]:
     """A new ``ReportFigure`` of ``n`` panels side by side (not registered with pyplot)."""
     fig = ReportFigure(figsize=(width * n, height))
     axes = fig.subplots(1, n, squeeze=False)
@@ -108,3 +108,29 @@ def _log_ticks(ax: Any) -> None:
             axis.set_minor_formatter(
                 LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(1e9, 1e9))
             )
+
+
+def legend_outside(ax: Any, **kw: Any) -> None:
+    """The panel's legend to the right of its axes, where it can never cover a point or a
+    curve (inside, "upper left" hid the smallest model's points at the highest loss);
+    ``tight_layout`` and ``bbox_inches="tight"`` make room for it."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kw)
+
+
+def nothing_drawn(ax: Any, why: str) -> None:
+    """An empty panel says why it is empty instead of showing bare default axes."""
+    ax.text(
+        0.5,
+        0.5,
+        why,
+        ha="center",
+        va="center",
+        fontsize=9,
+        color="0.35",
+        transform=ax.transAxes,
+    )
+    ax.set_xscale("linear")  # before the ticks: setting a scale resets its locator
+    ax.set_yscale("linear")
+    ax.set_xticks([])
+    ax.set_yticks([])

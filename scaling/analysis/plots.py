@@ -32,6 +32,8 @@ from scaling.analysis.plot_style import (
     _ok,
     _panels,
     colormap,
+    legend_outside,
+    nothing_drawn,
 )
 from scaling.fit.allocation import compute_optimal, flop_model, frontier_loss
 
@@ -89,7 +91,7 @@ def isoflop_curves(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure:
                     )
             ax.set_xscale("log")
             ax.set_xlabel("parameters N")
-            ax.set_ylabel(f"held-out loss on '{g.loss_domain.iloc[0]}' (nats/token)")
+            ax.set_ylabel(f"held-out loss on '{g.loss_domain.iloc[0]}'\n(nats/token)")
             title = (
                 f"{dt}: isoFLOP curves\n(bars: N_opt ± 1.96 bootstrap sd; hollow: not bracketed)"
             )
@@ -102,11 +104,14 @@ def isoflop_curves(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure:
             else:
                 title += "\nexponents rejected by the validity gates (see verdict.md)"
             ax.set_title(title)
-            ax.legend(loc="upper left")
+            legend_outside(ax)
         for a in fig.axes:
             _log_ticks(a)
         fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
+
+
+REJECTED_PARAMETRIC = "(parametric law rejected by the validity gates: not drawn)"
 
 
 def _loss_panel(ax: Any, g: pd.DataFrame, dt: str, fits: dict[str, Any], cmap: Any) -> None:
@@ -134,20 +139,14 @@ def _loss_panel(ax: Any, g: pd.DataFrame, dt: str, fits: dict[str, Any], cmap: A
             lw=1,
             label=f"parametric frontier, E={_iv_text(par.E, par.intervals.get('E'))}",
         )
-    elif _ok(par):
-        ax.text(
-            0.02,
-            0.02,
-            "parametric law rejected by the validity gates: not drawn",
-            transform=ax.transAxes,
-            fontsize=7.5,
-            color="0.4",
-        )
+    title = f"{dt}: loss against compute"
+    if _ok(par) and not parametric_gate(par).usable:  # said above the axes, clear of the data
+        title += f"\n{REJECTED_PARAMETRIC}"
     ax.set_xscale("log")
     ax.set_xlabel("training FLOPs C")
     ax.set_ylabel(f"held-out loss on '{g.loss_domain.iloc[0]}'")
-    ax.set_title(f"{dt}: loss against compute")
-    ax.legend(loc="upper right")
+    ax.set_title(title)
+    legend_outside(ax)
 
 
 def loss_vs_compute(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Figure:
@@ -211,7 +210,13 @@ def optimal_allocation(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Fig
             ax.set_xlabel("training FLOPs C")
             ax.set_ylabel(name)
             if ax.get_legend_handles_labels()[0]:
-                ax.legend(loc="upper left")
+                legend_outside(ax)
+            else:
+                nothing_drawn(
+                    ax,
+                    "nothing to draw:\nno isoFLOP minimum is bracketed\nand no law passes "
+                    "the validity gates\n(verdict.md says what would help)",
+                )
         ax_n.set_title(
             "Optimal model size (hollow: minimum not bracketed)\n"
             "laws drawn only where they pass the validity gates"
@@ -255,7 +260,7 @@ def accuracy_vs_compute(df: pd.DataFrame, fits: dict[str, dict[str, Any]]) -> Fi
             ax.set_xlabel("training FLOPs C")
             ax.set_ylabel("exact-match accuracy (held-out problems)")
             ax.set_title(f"task '{col[4:]}': accuracy against compute\n(marker size: model size)")
-            ax.legend(loc="upper left")
+            legend_outside(ax)
         for a in fig.axes:
             _log_ticks(a)
         fig.tight_layout(rect=(0, 0.03, 1, 1))
@@ -296,7 +301,7 @@ def learning_curves(curves: pd.DataFrame) -> Figure | None:
             ax.set_xlabel("training tokens")
             ax.set_ylabel("training loss (5-point mean)")
             ax.set_title(f"{dt}: learning curves")
-            ax.legend(loc="upper right", title="params")
+            legend_outside(ax, title="params")
         for a in fig.axes:
             _log_ticks(a)
         fig.tight_layout(rect=(0, 0.03, 1, 1))
