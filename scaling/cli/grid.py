@@ -35,6 +35,12 @@ def job_overrides(overrides: list[str]) -> tuple[list[list[str]], dict[str, Any]
         cfg = _compose(fixed, hydra_config=True)
     except Exception as exc:  # noqa: BLE001 - Hydra's parse/compose errors are user errors
         raise UserError(str(exc).splitlines()[0]) from None
+    if "optuna" in str(OmegaConf.select(cfg, "hydra.sweeper._target_") or "").lower():
+        n = OmegaConf.select(cfg, "hydra.sweeper.n_trials")
+        raise UserError(
+            f"hydra.sweeper: a search (Optuna, {n} trials) picks its points as it runs, so there "
+            "is no grid to list; plan one trial with the same overrides minus hparams_search=..."
+        )
     node = cfg.hydra.sweeper.params
     params = OmegaConf.to_container(node, resolve=False) if node else {}
     conf = [f"{k}={v}" for k, v in params.items()] + overrides

@@ -82,3 +82,12 @@ def test_objective_must_name_a_tidy_row_column(tmp_path, data_cache):
     assert "runtime.objective: 'val_nope_loss' is not one of loss, bpb, train_loss" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_plan_of_a_search_says_there_is_no_grid_to_list(tmp_path):
+    proc = run_cli(["scaling", "plan", "hparams_search=lr_optuna", "model=s", "--no-calibrate"])
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: hydra.sweeper: a search (Optuna, 16 trials) picks its points as it runs, so "
+        "there is no grid to list; plan one trial with the same overrides minus hparams_search=..."
+    ]
