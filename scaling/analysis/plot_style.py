@@ -97,17 +97,33 @@ def _panels(n: int, width: float = 5.2, height: float = 3.6) -> tuple[Figure, li
     return fig, list(axes[0])
 
 
-def _log_ticks(ax: Any) -> None:
-    """Minor ticks of log axes at 2 and 5 times each decade only (all eight labels overlap when
-    an axis spans about one decade, as a sweep's compute often does)."""
-    from matplotlib.ticker import LogFormatterSciNotation, LogLocator
+# Minor labels (2x, 5x each decade) only on log axes spanning at most this many decades: beyond
+# it the decades' own labels suffice, and minor ones collide (measured: a learning-curve axis of
+# 4.5 decades at 5.2 in per panel ran "5x10^2 10^3 2x10^3 ..." into one another).
+MINOR_LABEL_MAX_DECADES = 2.0
 
-    for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
-        if scale == "log":
-            axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+
+def _log_ticks(ax: Any) -> None:
+    """Minor ticks of log axes at 2 and 5 times each decade, labelled only where the axis spans
+    at most ``MINOR_LABEL_MAX_DECADES`` (all eight labels overlap when an axis spans about one
+    decade, as a sweep's compute often does; 2 and 5 overlap over several decades)."""
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
+
+    for axis, scale, lim in (
+        (ax.xaxis, ax.get_xscale(), ax.get_xlim()),
+        (ax.yaxis, ax.get_yscale(), ax.get_ylim()),
+    ):
+        if scale != "log":
+            continue
+        axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
+        lo, hi = sorted(lim)
+        decades = math.log10(hi / lo) if lo > 0 else math.inf
+        if decades <= MINOR_LABEL_MAX_DECADES:
             axis.set_minor_formatter(
                 LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(1e9, 1e9))
             )
+        else:
+            axis.set_minor_formatter(NullFormatter())
 
 
 def legend_outside(ax: Any, **kw: Any) -> None:

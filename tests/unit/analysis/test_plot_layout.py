@@ -49,3 +49,48 @@ def test_an_empty_allocation_panel_says_why(sweep):
     for ax in fig.axes:
         assert [t.get_text().startswith("nothing to draw") for t in ax.texts] == [True]
         assert list(ax.get_xticks()) == [] and list(ax.get_yticks()) == []
+
+
+def _curves(decades: float) -> pd.DataFrame:
+    """Two data types' training curves from 500 tokens over ``decades`` decades."""
+    tokens = 500.0 * np.logspace(0, decades, 60)
+    rows = [
+        {
+            "kind": "train",
+            "run_id": f"{dt}-{n:g}",
+            "data_type": dt,
+            "params": n,
+            "tokens": t,
+            "loss": 2 + 30 / t**0.3,
+        }
+        for dt in ("frontier", "web")
+        for n in (3e3, 3e4)
+        for t in tokens
+    ]
+    return pd.DataFrame(rows)
+
+
+def _overlapping_tick_labels(fig) -> list[tuple[str, str]]:
+    fig.canvas.draw()
+    out = []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = [t for t in axis.get_ticklabels(which="both") if t.get_visible()]
+            labels = [t for t in labels if t.get_text()]
+            boxes = [(t.get_text(), t.get_window_extent()) for t in labels]
+            for i, (a, ba) in enumerate(boxes):
+                out += [(a, b) for b, bb in boxes[i + 1 :] if ba.overlaps(bb)]
+    return out
+
+
+@pytest.mark.parametrize("decades", [0.6, 1.0, 2.0, 4.5])
+def test_log_tick_labels_never_overlap(decades):
+    fig = plots.learning_curves(_curves(decades))
+    assert _overlapping_tick_labels(fig) == []
+
+
+def test_figures_of_a_sweep_have_no_overlapping_tick_labels(sweep):
+    df, fits = sweep
+    for name, fn in plots.FIGURES.items():
+        fig = fn(df, fits)
+        assert _overlapping_tick_labels(fig) == [], name
