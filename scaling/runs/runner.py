@@ -65,6 +65,15 @@ class _Claimed(_Planned):
     log: Any = None  # the run's logger: console and <run_dir>/train.log
 
 
+def _drop_stale_checkpoint(run_dir: Path, rid: str) -> None:
+    """A done run's checkpoint is left only by a kill between publishing result.json and the
+    checkpoint's removal (``_publish``); nothing resumes a done run, so it goes."""
+    stale = run_dir / layout.CHECKPOINT
+    if stale.exists():
+        stale.unlink(missing_ok=True)
+        log.info(f"[{rid}] removed the checkpoint a kill left beside its result")
+
+
 def _plan(run: RunConfig) -> _Planned | Record | None:
     """The record of a finished run, None for a run to skip, else the run planned to train.
     Config errors (UserError) propagate before anything is written."""
@@ -73,6 +82,7 @@ def _plan(run: RunConfig) -> _Planned | Record | None:
     found = state.run_state(run_dir)
     if found == "done":
         log.info(f"[{rid}] done already, skipped")
+        _drop_stale_checkpoint(run_dir, rid)
         return io.read_json(run_dir / layout.RESULT)
     if found == "failed" and not run.runtime.rerun_failed:
         log.info(f"[{rid}] failed before, skipped (rerun with +rerun_failed=true)")
@@ -167,13 +177,15 @@ def _publish(c: _Claimed, outcome: Any) -> Record | None:
         from scaling.runs.weights import save_final_weights  # imports torch, as training did
 
         record["weights"] = save_final_weights(c.run_dir, c.trainer)  # before result.json
-        io.atomic_write_json(c.run_dir / layout.RESULT, record)
-        c.hooks.status("done", step=outcome.steps, steps=outcome.steps)
-        (c.run_dir / layout.CHECKPOINT).unlink(missing_ok=True)
+        # logged before the result is published, so a done run's train.log always says so (a
+        # kill between the two leaves the line and no result: the relaunch resumes and logs again)
         c.log.info(
             f"[{c.rid}] trained: loss {record['loss']:.4f} on '{record['loss_domain']}', "
             f"{record['wall_seconds']:.1f}s"
         )
+        io.atomic_write_json(c.run_dir / layout.RESULT, record)
+        c.hooks.status("done", step=outcome.steps, steps=outcome.steps)
+        (c.run_dir / layout.CHECKPOINT).unlink(missing_ok=True)  # a kill before: the relaunch
         c.mirror.summary(record)
         exit_code = 0
         return record

@@ -98,3 +98,21 @@ def test_diverged_run_is_marked_failed_and_skipped_unless_asked(tmp_path):
     run.runtime.rerun_failed = True
     assert execute(run) is None  # retried, fails again, still recorded
     assert not (tmp_path / identity.run_id(run.to_dict()) / "result.json").exists()
+
+
+def test_a_checkpoint_left_beside_a_result_is_removed_on_relaunch(tmp_path, caplog):
+    """A kill between publishing result.json and removing checkpoint.pt (the window behind the
+    smoke sweep's stale checkpoint, issue 14): the relaunch skips the done run and removes it."""
+    import logging
+    import shutil
+
+    run = tiny_run(flops=6e8, out_dir=tmp_path)
+    done = execute(run)
+    run_dir = tmp_path / done["run_id"]
+    assert "] trained: loss" in (run_dir / "train.log").read_text()
+    shutil.copy(run_dir / "model.safetensors", run_dir / "checkpoint.pt")  # a leftover file
+    with caplog.at_level(logging.INFO, logger="scaling"):
+        again = execute(run)
+    assert again == done
+    assert not (run_dir / "checkpoint.pt").exists()
+    assert "removed the checkpoint a kill left beside its result" in caplog.text
