@@ -148,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     from scaling.cli import export as export_command
 
     export_command.add(sub)
+    from scaling.cli import import_wandb as import_wandb_command
+
+    import_wandb_command.add(sub)
+    from scaling.cli import reproduce as reproduce_command
+
+    reproduce_command.add(sub)
     from scaling.cli import sample  # imports torch only when the command runs
 
     sample.add(sub)

@@ -8,9 +8,10 @@ The scaling-lab run id hashes only the scientific config, so two sweeps sharing 
 ``web-s-1e11-s0-6615803e26``) get two wandb runs, while a relaunch of the same sweep resumes
 its own. name = run id, group = sweep name, job_type = data type, tags = the configured tags
 plus ``data:<type>`` and ``model:<name>``, config = the resolved run config, summary =
-result.json; every metric is plotted against ``flops`` by default (``tokens`` is logged in the
-same rows, so it can be picked as the x axis too). Several runs of one process (a pack) each
-get their own wandb run.
+result.json (its flat scalar fields, and the whole record as JSON text under ``record``,
+from which ``scaling import-wandb`` rebuilds the run's tidy row); every metric is plotted
+against ``flops`` by default (``tokens`` is logged in the same rows, so it can be picked as
+the x axis too). Several runs of one process (a pack) each get their own wandb run.
 
 ``WANDB_MODE`` (or ``logger.mode``) ``offline`` and ``disabled`` are respected. In ``online``
 mode the API host is probed first with a short TCP timeout; when it cannot be reached the
@@ -23,6 +24,7 @@ figures) as one artifact of a short ``analysis`` run in the sweep's group.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shlex
@@ -34,12 +36,14 @@ from typing import Any
 from urllib.parse import urlparse
 
 from scaling.core.config import RunConfig
+from scaling.core.io import json_default
 
 PROBE_SECONDS = 3.0
 INIT_TIMEOUT_SECONDS = 60
 WANDB_ID_MAX = 64  # wandb's limit on run ids (and on tags and job types)
 SWEEP_HASH_LEN = 8
 STEP_METRICS = ("flops", "tokens")  # x axes of the curves; "flops" is the default one
+RECORD_KEY = "record"  # the summary key holding the whole result.json, as JSON text
 ANALYSIS_FILES = ("fits.json", "verdict.json", "verdict.md", "report.md")
 FIGURES_GLOB = "figures/*.png"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -70,6 +74,14 @@ def flat_summary(record: dict[str, Any]) -> dict[str, Any]:
     from scaling.runs.record import flatten_result
 
     return {k: v for k, v in flatten_result(record).items() if isinstance(v, int | float | str)}
+
+
+def summary_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """The wandb summary of a finished run: ``flat_summary`` plus the whole record as JSON
+    (``RECORD_KEY``), written as result.json writes it, so an import rebuilds the exact row
+    (None values, nested fields) whatever the history's last row put in the flat keys."""
+    text = json.dumps(record, sort_keys=True, default=json_default)
+    return {**flat_summary(record), RECORD_KEY: text}
 
 
 # ---- identity ------------------------------------------------------------------------------
@@ -227,7 +239,10 @@ class WandbMirror:
         if self.run_obj is None:
             return
         try:
-            self.run_obj.summary.update(flat_summary(record))
+            # commit the last history row first: flushed at finish, it would write its
+            # training loss, tokens and flops over the record's held-out values
+            self.run_obj.log({}, commit=True)
+            self.run_obj.summary.update(summary_fields(record))
         except Exception as exc:  # noqa: BLE001
             self._warn("summary", exc)
 
