@@ -264,11 +264,8 @@ def _sweep_curves(path: str) -> Any:
 
 
 def add(sub: argparse._SubParsersAction) -> None:
-    """Register the analysis subcommands: fit here; plot, report, verdict (``sweep_commands``)."""
-    from scaling.cli import sweep_commands
-
+    """Register ``scaling fit`` (plot, report and verdict: ``sweep_commands.add``)."""
     _add_fit(sub)
-    sweep_commands.add(sub)
 
 
 def _add_fit(sub: argparse._SubParsersAction) -> None:

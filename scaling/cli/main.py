@@ -145,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     from scaling.cli import analysis_commands
 
     analysis_commands.add(sub)
+    from scaling.cli import sweep_commands
+
+    sweep_commands.add(sub)
     from scaling.cli import export as export_command
 
     export_command.add(sub)

@@ -257,33 +257,18 @@ def fit_overtraining(
     the fit's residual variance RSS / (n - 4); needs n >= 5) or "pairs" (rows resampled).
     ``UserError`` for bad input or when no start converges.
     """
-    N = positive_array("params", params)
-    M = positive_array("multiplier", multiplier)
-    L = positive_array("loss", loss)
-    n = same_length(params=N, multiplier=M, loss=L)
-    need_points("overtraining", n, 4, "runs (the law has 4 parameters)")
+    N, M, L = _runs(params, multiplier, loss)
     ci = check_ci(ci)
-    if bootstrap < 0:
-        raise UserError(f"bootstrap: must be >= 0, got {bootstrap}")
-    if bootstrap_method not in BOOTSTRAP_METHODS:
-        raise UserError(
-            f"bootstrap_method: allowed values are {list(BOOTSTRAP_METHODS)}, "
-            f"got {bootstrap_method!r}"
-        )
-    if bootstrap and bootstrap_method == "parametric" and n <= 4:
-        raise UserError(
-            "overtraining: the parametric bootstrap needs at least 5 runs (its noise level is "
-            f"RSS / (n - 4)), got {n}"
-        )
-    grid = [tuple(map(float, s)) for s in (starts if starts is not None else start_points())]
-    if not grid:
-        raise UserError("starts: give at least one (E, a, b, eta) start")
+    _check_bootstrap(bootstrap, bootstrap_method, len(L))
+    grid = _start_grid(starts)
     C = 6.0 * N * N * M
     theta, rss, _ = _curve_fit(C, M, L, grid)
     if not math.isfinite(rss):
-        raise UserError(f"overtraining: no start of the {len(grid)} converged on these {n} runs")
+        raise UserError(
+            f"overtraining: no start of the {len(grid)} converged on these {len(L)} runs"
+        )
     fitted = _loss(C, M, *theta)
-    dof = n - len(PARAM_NAMES)
+    dof = len(L) - len(PARAM_NAMES)
     noise_sd = math.sqrt(rss / dof) if dof > 0 else math.nan
     samples: dict[str, np.ndarray] = {}
     n_failed = 0
@@ -293,7 +278,7 @@ def fit_overtraining(
         )
     return OvertrainingFit(
         *map(float, theta),
-        n_points=n,
+        n_points=len(L),
         rss=rss,
         r2=r2_score(L, fitted),
         noise_sd=noise_sd,
@@ -305,6 +290,44 @@ def fit_overtraining(
         intervals={k: percentile_interval(v, ci) for k, v in samples.items()},
         bootstrap_samples=samples,
     )
+
+
+def _runs(
+    params: ArrayLike, multiplier: ArrayLike, loss: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(N, M, L) as positive float arrays of one length, at least 4 runs (the law's parameters);
+    ``UserError`` naming the bad argument."""
+    N = positive_array("params", params)
+    M = positive_array("multiplier", multiplier)
+    L = positive_array("loss", loss)
+    n = same_length(params=N, multiplier=M, loss=L)
+    need_points("overtraining", n, 4, "runs (the law has 4 parameters)")
+    return N, M, L
+
+
+def _check_bootstrap(bootstrap: int, method: str, n: int) -> None:
+    """``UserError`` for a negative count, an unknown method, or a parametric bootstrap on 4 runs
+    (its noise level RSS / (n - 4) needs a residual degree of freedom)."""
+    if bootstrap < 0:
+        raise UserError(f"bootstrap: must be >= 0, got {bootstrap}")
+    if method not in BOOTSTRAP_METHODS:
+        raise UserError(
+            f"bootstrap_method: allowed values are {list(BOOTSTRAP_METHODS)}, got {method!r}"
+        )
+    if bootstrap and method == "parametric" and n <= 4:
+        raise UserError(
+            "overtraining: the parametric bootstrap needs at least 5 runs (its noise level is "
+            f"RSS / (n - 4)), got {n}"
+        )
+
+
+def _start_grid(starts: Sequence[Sequence[float]] | None) -> list[tuple[float, ...]]:
+    """``starts`` as float tuples (default: the authors' grid, ``start_points()``); ``UserError``
+    when empty."""
+    grid = [tuple(map(float, s)) for s in (starts if starts is not None else start_points())]
+    if not grid:
+        raise UserError("starts: give at least one (E, a, b, eta) start")
+    return grid
 
 
 def _bootstrap(

@@ -227,13 +227,22 @@ def _ratio_panel(ax: Any, fit: Any) -> None:
         label=f"Hoffmann et al. 2022 §3.3, a = {HOFFMANN_2022.a:.3f}",
     )
     ax.axvline(C_CHINCHILLA, color="0.6", lw=0.8)
+    # At the bottom, left of the line: at the top the label ran over Hoffmann's dotted line, and
+    # the band's lower edge stays well above the axis bottom left of Chinchilla's budget.
     ax.text(
-        C_CHINCHILLA, ax.get_ylim()[1], " Chinchilla\n 5.76e23", va="top", fontsize=7, color="0.4"
+        C_CHINCHILLA / 1.4,
+        0.03,
+        "Chinchilla\n5.76e23 FLOPs",
+        transform=ax.get_xaxis_transform(),
+        ha="right",
+        va="bottom",
+        fontsize=7,
+        color="0.4",
     )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training compute C = 6ND (FLOPs)")
-    ax.set_ylabel("compute-optimal tokens per parameter D_opt / N_opt")
+    ax.set_ylabel("compute-optimal tokens per parameter\nD_opt / N_opt")
     ax.set_title(
         "(b) compute-optimal D/N (Hoffmann eq. 4)\nours vs Besiroglu et al. vs Hoffmann et al."
     )

@@ -255,19 +255,10 @@ def _return_panel(ax: Any, glob: Any, df: pd.DataFrame) -> float:
     return float(np.mean(g.val_loss - np.asarray(glob.law.predict(n, g.tokens, u))))
 
 
-def run(
-    frames: dict[str, pd.DataFrame], paths: list[str], bootstrap: int, seed: int
-) -> Reproduction:
-    from scaling.analysis.tables import validate_columns
-
-    df = validate_columns(frames[TABLE.file], TABLE.columns)
+def _figure(df: pd.DataFrame, glob: Any, local: Any, path: str) -> tuple[Any, int, float]:
+    """The two panels under a title giving our R_D*, R_N* beside the published ones; returns the
+    figure, the runs drawn in (a) and the runs' mean loss above our law in (b)."""
     N, D, U, L = (df[c].to_numpy(float) for c in TABLE.columns)
-    kw = {"base": MUENNIGHOFF_2023_BASE, "bootstrap": bootstrap, "seed": seed}
-    glob = fit_data_constrained(N, D, U, L, **kw)
-    local = fit_data_constrained(
-        N, D, U, L, base=MUENNIGHOFF_2023_BASE, r_star_starts=[(15.4, 5.3)]
-    )
-    rows = _rows(glob, local, bootstrap)
     with matplotlib.rc_context(STYLE):
         fig, (ax_v, ax_r) = _panels(2, width=6.0, height=4.4)
         n_drawn = _value_panel(ax_v, glob, local, N, D, U, L)
@@ -282,8 +273,12 @@ def run(
             fontsize=9.5,
         )
         fig.tight_layout(rect=(0, 0.03, 1, 1))
-        _footer(fig, paths[0], df.assign(flops_convention="C = 6ND"))
-    caption = (
+        _footer(fig, path, df.assign(flops_convention="C = 6ND"))
+    return fig, n_drawn, above
+
+
+def _caption(n_drawn: int, above: float) -> str:
+    return (
         f"{TABLE.file}: (a) effective data D'/U_D against epochs, our fitted law (global minimum "
         "with its 95% bootstrap band, and the local minimum at the published point) beside the "
         f"published R_D* = 15.39, with the D' implied by each run's loss ({n_drawn} runs; the base "
@@ -292,7 +287,10 @@ def run(
         f"without repetition (the runs sit {above:+.3f} nats above our law on average: the "
         "fixed base law misfits this model size)."
     )
-    notes = [
+
+
+def _notes(glob: Any, local: Any) -> list[str]:
+    return [
         "Base law fixed at MUENNIGHOFF_2023_BASE (the paper's fit on Chinchilla's C4 isoFLOP "
         "points, alpha tied to beta); only R_D*, R_N* are fitted, as in the paper.",
         f"Global minimum (default starts): objective {glob.objective:.7f}, R^2 {glob.r2:.3f}; "
@@ -304,16 +302,34 @@ def run(
         f"Bootstrap refits that failed: {glob.n_bootstrap_failed} "
         "(the published start's rows share that bootstrap).",
     ]
+
+
+def run(
+    frames: dict[str, pd.DataFrame], paths: list[str], bootstrap: int, seed: int
+) -> Reproduction:
+    """Fit R_D*, R_N* on ``frames[TABLE.file]`` from the default starts (with ``bootstrap``
+    resamples, ``seed``) and from the published point; return the rows, figure and notes."""
+    from scaling.analysis.tables import validate_columns
+
+    df = validate_columns(frames[TABLE.file], TABLE.columns)
+    N, D, U, L = (df[c].to_numpy(float) for c in TABLE.columns)
+    kw = {"base": MUENNIGHOFF_2023_BASE, "bootstrap": bootstrap, "seed": seed}
+    glob = fit_data_constrained(N, D, U, L, **kw)
+    local = fit_data_constrained(
+        N, D, U, L, base=MUENNIGHOFF_2023_BASE, r_star_starts=[(15.4, 5.3)]
+    )
+    rows = _rows(glob, local, bootstrap)
+    fig, n_drawn, above = _figure(df, glob, local, paths[0])
     return Reproduction(
         name="datablations",
         title="Data-constrained scaling: Muennighoff et al. 2023 on their 182 default runs",
         tables=paths,
         rows=rows,
         figure=fig,
-        caption=caption,
+        caption=_caption(n_drawn, above),
         bootstrap=bootstrap,
         seed=seed,
-        notes=notes,
+        notes=_notes(glob, local),
         details={"global": glob.to_dict(), "published_start": local.to_dict()},
     )
 

@@ -21,7 +21,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from scaling.analysis.plot_style import DATA_COLORS, STYLE, _footer, _panels
+from scaling.analysis.plot_style import DATA_COLORS, STYLE, _footer, _panels, legend_outside
 from scaling.analysis.reproduce.result import Estimate, Published, Reproduction, Row, bar_extent
 from scaling.analysis.reproduce.spec import Spec
 from scaling.analysis.reproduce.tables import TableSpec
@@ -113,104 +113,139 @@ def _ladder(ax: Any, results: list[tuple[pd.Series, Any]]) -> None:
     ax.set_xlabel("a in N* ∝ C^a (95% intervals)")
     ax.grid(axis="y", alpha=0)
     ax.set_xlim(0.42, 0.98)
-    ax.legend(loc="lower right", fontsize=7.5)  # the long tick labels hold the left side
+    # outside: inside, the legend ran over Kaplan et al.'s a = 0.73 line and the lowest rungs
+    legend_outside(ax, fontsize=7.5)
 
 
-def run(
-    frames: dict[str, pd.DataFrame], paths: list[str], bootstrap: int, seed: int
-) -> Reproduction:
-    from scaling.analysis.tables import validate_columns
+def _fit_configs(
+    points: pd.DataFrame, fits: pd.DataFrame, bootstrap: int, seed: int
+) -> list[tuple[pd.Series, Any]]:
+    """(published row, our spline isoFLOP fit with ``bootstrap`` weighted refits) per
+    configuration, in the published table's order."""
+    return [
+        (
+            row,
+            fit_isoflop(
+                g.flops, g.params, g.loss, g.tokens, method="spline", bootstrap=bootstrap, seed=seed
+            ),
+        )
+        for row, g in _configs(points, fits)
+    ]
 
-    points = validate_columns(frames[POINTS.file], ("flops", "params", "tokens", "loss"))
-    fits = frames[FITS.file]
-    results = []
-    rows = []
-    how = f"bootstrap, {bootstrap} resamples of the runs within each budget (weighted refits)"
-    for row, g in _configs(points, fits):
-        fit = fit_isoflop(
-            g.flops, g.params, g.loss, g.tokens, method="spline", bootstrap=bootstrap, seed=seed
-        )
-        results.append((row, fit))
-        iv = fit.n_opt_law.interval
-        pub = Published(
-            float(row.a_exponent),
-            SRC.format(file=row.source_file),
-            (float(row.a_CI95_lo), float(row.a_CI95_hi)),
-        )
-        rows.append(
-            Row(
-                f"a, {_name(row)}",
-                Estimate(fit.a, iv, how),
-                pub,
-                note=f"{len(fit.used)} budgets",
-                digits=4,
-            )
-        )
-    n = len(rows)
-    inside = sum(bool(r.ours_in_published) for r in rows)
-    covers = sum(bool(r.published_in_ours) for r in rows)
+
+def _rung_row(row: pd.Series, fit: Any, how: str) -> Row:
+    """Our a of one configuration beside the published a and CI."""
+    pub = Published(
+        float(row.a_exponent),
+        SRC.format(file=row.source_file),
+        (float(row.a_CI95_lo), float(row.a_CI95_hi)),
+    )
+    return Row(
+        f"a, {_name(row)}",
+        Estimate(fit.a, fit.n_opt_law.interval, how),
+        pub,
+        note=f"{len(fit.used)} budgets",
+        digits=4,
+    )
+
+
+def _summary_rows(rungs: list[Row]) -> list[Row]:
+    """How many rungs agree each way, and the largest |ours - published a|."""
+    n = len(rungs)
     count = "a count over the configurations, not a sampled quantity"
-    rows.append(
+    return [
         Row(
             "configurations with our a inside the published 95% CI",
-            Estimate(float(inside), why=count),
+            Estimate(float(sum(bool(r.ours_in_published) for r in rungs)), why=count),
             note=f"of {n}",
             digits=3,
-        )
-    )
-    rows.append(
+        ),
         Row(
             "configurations with the published a inside our 95% interval",
-            Estimate(float(covers), why=count),
+            Estimate(float(sum(bool(r.published_in_ours) for r in rungs)), why=count),
             note=f"of {n}",
             digits=3,
-        )
-    )
-    diffs = np.array([abs(r.difference) for r in rows[:n]])
-    rows.append(
+        ),
         Row(
             "max |ours - published a|",
-            Estimate(float(diffs.max()), why="a maximum over the configurations"),
+            Estimate(_max_difference(rungs), why="a maximum over the configurations"),
             digits=3,
-        )
-    )
+        ),
+    ]
+
+
+def _max_difference(rungs: list[Row]) -> float:
+    return float(np.array([abs(r.difference) for r in rungs]).max())
+
+
+def _figure(
+    results: list[tuple[pd.Series, Any]],
+    points: pd.DataFrame,
+    path: str,
+    bootstrap: int,
+    rungs: list[Row],
+) -> Any:
+    """The ladder under a title giving the agreement, with the source footer."""
+    inside = sum(bool(r.ours_in_published) for r in rungs)
     with matplotlib.rc_context(STYLE):
-        fig, (ax,) = _panels(1, width=9.0, height=7.0)
+        fig, (ax,) = _panels(1, width=11.5, height=7.0)  # the legend is outside
         _ladder(ax, results)
         ax.set_title(
             f"Porian et al. 2024 exponent ladder from {POINTS.file}\n"
             f"ours (spline isoFLOP minima, 1/sigma^2-weighted, {bootstrap} resamples) vs "
             f"published ({FITS.file}):\n"
-            f"ours inside the published CI for {inside}/{n} configurations, "
-            f"max |difference| {diffs.max():.4f}",
+            f"ours inside the published CI for {inside}/{len(rungs)} configurations, "
+            f"max |difference| {_max_difference(rungs):.4f}",
             fontsize=9,
         )
         fig.tight_layout(rect=(0, 0.03, 1, 1))
         conv = points.assign(flops_convention=points.config.str.split("|").str[4] + " counting")
-        _footer(fig, paths[0], conv)
-    caption = (
+        _footer(fig, path, conv)
+    return fig
+
+
+def _caption(rungs: list[Row]) -> str:
+    n = len(rungs)
+    inside = sum(bool(r.ours_in_published) for r in rungs)
+    covers = sum(bool(r.published_in_ours) for r in rungs)
+    return (
         f"{POINTS.file} and {FITS.file}: the exponent a of N* ∝ C^a per configuration (one rung "
         "per row of Porian et al.'s ladder), published value and 95% CI (black) beside ours "
         f"(colour) with its 95% bootstrap interval; ours lies inside the published CI for "
         f"{inside} of {n}, the published a inside ours for {covers} of {n}."
     )
-    notes = [
-        "Our intervals are wider than the published ones: we resample the runs within each "
-        "budget, while Porian et al. resample their seed-noise model of the interpolated losses.",
-        "Configurations differ in parameter and FLOP counting (config field 5: kaplan = "
-        "non-embedding 6N, standard = 6N with the head, attention = 6N + attention); the points "
-        "are in each configuration's own counting, as published.",
-    ]
+
+
+NOTES = [
+    "Our intervals are wider than the published ones: we resample the runs within each "
+    "budget, while Porian et al. resample their seed-noise model of the interpolated losses.",
+    "Configurations differ in parameter and FLOP counting (config field 5: kaplan = "
+    "non-embedding 6N, standard = 6N with the head, attention = 6N + attention); the points "
+    "are in each configuration's own counting, as published.",
+]
+
+
+def run(
+    frames: dict[str, pd.DataFrame], paths: list[str], bootstrap: int, seed: int
+) -> Reproduction:
+    """Refit a per configuration of ``frames`` with ``bootstrap`` resamples (``seed``) and
+    return the ladder's rows, the figure and the notes."""
+    from scaling.analysis.tables import validate_columns
+
+    points = validate_columns(frames[POINTS.file], ("flops", "params", "tokens", "loss"))
+    results = _fit_configs(points, frames[FITS.file], bootstrap, seed)
+    how = f"bootstrap, {bootstrap} resamples of the runs within each budget (weighted refits)"
+    rungs = [_rung_row(row, fit, how) for row, fit in results]
     return Reproduction(
         name="porian",
         title="Porian et al. 2024: compute-optimal exponent a per configuration",
         tables=paths,
-        rows=rows,
-        figure=fig,
-        caption=caption,
+        rows=rungs + _summary_rows(rungs),
+        figure=_figure(results, points, paths[0], bootstrap, rungs),
+        caption=_caption(rungs),
         bootstrap=bootstrap,
         seed=seed,
-        notes=notes,
+        notes=list(NOTES),
         details={_name(r): f.to_dict() for r, f in results},
     )
 

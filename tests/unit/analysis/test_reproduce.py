@@ -109,6 +109,13 @@ def test_fit_overtraining_refuses_what_it_cannot_do():
         fit_overtraining([1e7, 1e8], [20, 20], [4, 3])
     with pytest.raises(UserError, match="multiplier"):
         fit_overtraining([1e7, 1e8, 1e9, 1e10], [20, -1, 20, 20], [4, 3, 2.5, 2.3])
+    runs = ([1e7, 1e8, 1e9, 1e10, 2e10], [20, 20, 20, 320, 20], [4, 3, 2.5, 2.3, 2.2])
+    with pytest.raises(UserError, match="bootstrap: must be >= 0"):
+        fit_overtraining(*runs, bootstrap=-1)
+    with pytest.raises(UserError, match="bootstrap_method: allowed values"):
+        fit_overtraining(*runs, bootstrap=10, bootstrap_method="jackknife")
+    with pytest.raises(UserError, match="at least one"):
+        fit_overtraining(*runs, starts=[])
 
 
 # --------------------------------------------------------------------------- the anchors
