@@ -28,8 +28,13 @@ def console_logging():
 
 @pytest.fixture(scope="session", autouse=True)
 def data_cache(tmp_path_factory):
-    """One data cache for the whole session (mined docs are reused across tests)."""
-    path = os.environ.get("SCALING_TEST_CACHE_DIR") or str(tmp_path_factory.mktemp("cache"))
+    """One data cache for the whole session, shared by its pytest-xdist workers (mined docs
+    are reused across tests; the cache's own locks make concurrent builders safe)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    default = shared / "data-cache"
+    default.mkdir(exist_ok=True)
+    path = os.environ.get("SCALING_TEST_CACHE_DIR") or str(default)
     os.environ["SCALING_CACHE_DIR"] = path
     return path
 
@@ -92,6 +97,7 @@ def tiny_run(**changes):
     return run
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's hook, which reads xdist_group into the node ids
 def pytest_collection_modifyitems(config, items):
     """Everything under tests/e2e/ is slow (subprocess sweeps)."""
     for item in items:

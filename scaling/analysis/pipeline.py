@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from scaling.analysis import results
+from scaling.core import io
 from scaling.core.errors import UserError
 from scaling.core.log import get_logger
 
@@ -109,10 +110,7 @@ def fits_to_dict(fits: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    from scaling.core import io
-    from scaling.core.io import jsonable
-
-    io.atomic_write_json(path, jsonable(obj))
+    io.atomic_write_json(path, io.jsonable(obj))
 
 
 def sweep_summary(df: pd.DataFrame, path: Path) -> dict[str, Any]:
@@ -180,7 +178,7 @@ def analyze_sweep(
     )
     v = verdict.build(df, fits, unique_tokens=unique_tokens, budget=budget, costs=costs)
     write_json(root / "verdict.json", {"sweep": summary, **verdict.to_jsonable(v)})
-    (root / "verdict.md").write_text(verdict.to_markdown(v, summary))
+    io.atomic_write_text(root / "verdict.md", verdict.to_markdown(v, summary))
     text = verdict.to_text(v)
     files = [FITS, "verdict.json", "verdict.md", *(str(p.relative_to(root)) for p in figures)]
     cache.store(root, "analysis", digest, verdict_text=text, files=files, at=summary["analyzed_at"])

@@ -65,13 +65,27 @@ class _Claimed(_Planned):
     log: Any = None  # the run's logger: console and <run_dir>/train.log
 
 
-def _drop_stale_checkpoint(run_dir: Path, rid: str) -> None:
-    """A done run's checkpoint is left only by a kill between publishing result.json and the
-    checkpoint's removal (``_publish``); nothing resumes a done run, so it goes."""
+def _tidy_done_run(run_dir: Path, rid: str) -> None:
+    """Remove what a kill between publishing result.json and the end of ``_publish`` leaves in a
+    done run: its checkpoint (nothing resumes a done run) and half-written temporaries (status).
+    Only with the run's lock: a live publisher still holds it until it has finished."""
+    from scaling.runs.lock import RunLock
+
     stale = run_dir / layout.CHECKPOINT
-    if stale.exists():
-        stale.unlink(missing_ok=True)
-        log.info(f"[{rid}] removed the checkpoint a kill left beside its result")
+    if not (stale.exists() or any(run_dir.glob(".*.tmp"))):
+        return
+    lock = RunLock(run_dir)
+    if not lock.acquire():
+        return
+    try:
+        removed = remove_stale_temporaries(run_dir)
+        if stale.exists():
+            stale.unlink(missing_ok=True)
+            removed.append(stale)
+        names = ", ".join(p.name for p in removed)
+        log.info(f"[{rid}] removed what a kill left beside its result: {names}")
+    finally:
+        lock.release()
 
 
 def _plan(run: RunConfig) -> _Planned | Record | None:
@@ -82,7 +96,7 @@ def _plan(run: RunConfig) -> _Planned | Record | None:
     found = state.run_state(run_dir)
     if found == "done":
         log.info(f"[{rid}] done already, skipped")
-        _drop_stale_checkpoint(run_dir, rid)
+        _tidy_done_run(run_dir, rid)
         return io.read_json(run_dir / layout.RESULT)
     if found == "failed" and not run.runtime.rerun_failed:
         log.info(f"[{rid}] failed before, skipped (rerun with +rerun_failed=true)")

@@ -111,8 +111,13 @@ def test_a_checkpoint_left_beside_a_result_is_removed_on_relaunch(tmp_path, capl
     run_dir = tmp_path / done["run_id"]
     assert "] trained: loss" in (run_dir / "train.log").read_text()
     shutil.copy(run_dir / "model.safetensors", run_dir / "checkpoint.pt")  # a leftover file
+    (run_dir / ".status.json.99999.tmp").write_text('{"state": "do')  # a half-written status
     with caplog.at_level(logging.INFO, logger="scaling"):
         again = execute(run)
     assert again == done
     assert not (run_dir / "checkpoint.pt").exists()
-    assert "removed the checkpoint a kill left beside its result" in caplog.text
+    assert not list(run_dir.glob(".*.tmp"))
+    assert not (run_dir / "lock").exists()
+    assert "removed what a kill left beside its result: .status.json.99999.tmp, checkpoint.pt" in (
+        caplog.text
+    )
