@@ -65,12 +65,27 @@ def _shorthands(argv: list[str]) -> tuple[list[str], bool]:
     return out, plan
 
 
+def _check_extras(argv: list[str]) -> None:
+    """A search (``hparams_search=...``) needs the optional Optuna sweeper: say how to get it
+    instead of Hydra's "Could not find 'hydra/sweeper/optuna'"."""
+    import importlib.util
+
+    wants = any(a.split("=", 1)[0].lstrip("+~") == "hparams_search" for a in argv if "=" in a)
+    if wants and importlib.util.find_spec("hydra_plugins.hydra_optuna_sweeper") is None:
+        raise UserError(
+            "hparams_search: needs Hydra's Optuna sweeper, which is not installed; "
+            "pip install 'scaling-lab[hpo]' (in a clone: .venv/bin/pip install -c constraints.txt "
+            "hydra-optuna-sweeper==1.2.0)"
+        )
+
+
 def main() -> None:
     from scaling.core.log import configure_console
 
     configure_console()
     try:
         path = config_dir()
+        _check_extras(sys.argv[1:])
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -91,3 +91,20 @@ def test_plan_of_a_search_says_there_is_no_grid_to_list(tmp_path):
         "error: hydra.sweeper: a search (Optuna, 16 trials) picks its points as it runs, so "
         "there is no grid to list; plan one trial with the same overrides minus hparams_search=..."
     ]
+
+
+def test_a_search_without_the_optuna_sweeper_says_how_to_install_it(monkeypatch):
+    import importlib.util
+
+    from scaling.cli import train
+    from scaling.core.errors import UserError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "hydra_plugins.hydra_optuna_sweeper" else real(name, *a),
+    )
+    with pytest.raises(UserError, match=r"pip install 'scaling-lab\[hpo\]'"):
+        train._check_extras(["hparams_search=lr_optuna", "model=s"])
+    train._check_extras(["model=s"])  # nothing asked of the extra: nothing said
