@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
@@ -51,10 +52,11 @@ class AnalyzeOnSweepEnd(Callback):
         # where the runs went: Hydra's sweep dir (scaling.cli.config.follow_hydra_dirs)
         out_dir = str(OmegaConf.select(config, "hydra.sweep.dir") or config.runtime.out_dir)
         export_sweep_tables(out_dir)
-        if not self.fit:
-            from scaling.cli.search_summary import print_search_summary
+        if not self.fit:  # a search or a scan: tables, and the search's summary if there was one
+            from scaling.cli.search_summary import RESULTS, print_search_summary
 
-            print_search_summary(out_dir, config)
+            if (Path(out_dir) / RESULTS).exists():
+                print_search_summary(out_dir, config)
             return
         try:
             from scaling.analysis.pipeline import analyze_sweep

@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 # A best value within this fraction of its range's log-width from an end is "at the edge": the
 # optimum may lie outside, and an untuned LR biases fitted exponents (Porian et al. 2024, Sec. 4).
 EDGE_FRACTION = 0.1
+RESULTS = "optimization_results.yaml"  # what Hydra's Optuna sweeper writes into the sweep dir
 
 
 def _interval(spec: str) -> tuple[float, float] | None:
@@ -47,7 +48,7 @@ def _fmt(name: str, value: Any) -> str:
 def print_search_summary(out_dir: str, config: DictConfig) -> None:
     """Print the best trial (a point from one seed per trial: no interval, said so), the trials
     ranked by the objective, and edge warnings; a missing result file is said in one line."""
-    path = Path(out_dir) / "optimization_results.yaml"
+    path = Path(out_dir) / RESULTS
     if not path.exists():
         print(f"search: no {path} (the sweeper wrote no result)", file=sys.stderr)
         return
