@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from scaling.analysis import results
+from scaling.analysis.exchange import wilson  # Wilson 1927, as the verdict uses
 from scaling.analysis.plot_style import STYLE, _log_ticks, _panels, legend_outside
 
 MODES = ("raw", "outcome_filter", "process_correction", "retry_kept")
@@ -49,15 +50,6 @@ COLUMNS = [
     "data_cost_expert_seconds_per_token",
     "data_cost_interventions_per_1000_steps",
 ]
-
-
-def wilson(p: float, n: int, z: float = 1.959964) -> list[float]:
-    """Wilson score interval of a binomial proportion (Wilson 1927)."""
-    if n <= 0 or not math.isfinite(p):
-        return [math.nan, math.nan]
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [centre - half, centre + half]
 
 
 def table(df: pd.DataFrame) -> pd.DataFrame:
