@@ -317,6 +317,7 @@ def build(
     rates, levers, the noise floor, and the sentences (``statement``) written from them."""
     from scaling.analysis import verdict_text
     from scaling.analysis.exchange import all_rates
+    from scaling.analysis.process import process_contrasts
     from scaling.core.costs import CostModel
 
     costs = costs or CostModel()
@@ -327,6 +328,7 @@ def build(
         "data_types": per_type,
         "tokens_per_param_ratio": ratio_between(per_type),
         "exchange_rates": all_rates(df, bootstrap=exchange_bootstrap),
+        "process_vs_output": process_contrasts(df),
         "noise_floor": noise_floor(df),
         "costs": costs.to_dict(),
         "flops_convention": sorted(df.flops_convention.unique().tolist())

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from scaling.analysis.estimate import Estimate, Undetermined, num
+from scaling.analysis.exchange import PROCESS_NOTE
 
 PCT = "95%"
 
@@ -134,6 +135,42 @@ def rate_statement(rate: Any) -> str:
     return f"Exchange rate {trt} vs {ref} on {where}: " + "; ".join(rows) + "." + notes
 
 
+def _pts(res: Any) -> str:
+    """A difference of accuracies in percentage points with its interval."""
+    if isinstance(res, Estimate):
+        return f"{100 * res.value:+.1f} [{100 * res.lo:+.1f}, {100 * res.hi:+.1f}] points"
+    return _r(res)
+
+
+def process_clause(c: dict[str, Any]) -> str:
+    """The process-vs-output result of one pair and task at its largest shared budget."""
+    trc, out, task = code(c["trace"]), code(c["outputs"]), code(c["task"])
+    if not c["points"]:
+        return f"process vs output ({trc} vs {out}) on {task}: {_r(c['headline'])}"
+    top = c["points"][-1]
+    return (
+        f"process vs output on the verified task {task} at {flops(top.flops)}: {trc} (the same "
+        f"problems with their process) {_pct(top.trace)} vs {out} {_pct(top.outputs)}, "
+        f"difference {_pts(top.difference)} (Newcombe)"
+    )
+
+
+def process_statement(c: dict[str, Any]) -> str:
+    """Every budget of one process-vs-output comparison."""
+    trc, out = code(c["trace"]), code(c["outputs"])
+    rows = [
+        f"at {flops(p.flops)}: {_pct(p.trace)} ({code(p.trace_model)}) vs {_pct(p.outputs)} "
+        f"({code(p.outputs_model)}), {_pts(p.difference)}"
+        + (f", {code(str(p.seeds) + ' seeds')} pooled" if p.seeds > 1 else "")
+        for p in c["points"]
+    ]
+    body = "; ".join(rows) if rows else _r(c["headline"])
+    return (
+        f"Process vs output on {code(c['task'])} ({trc} minus {out}, best size per budget, "
+        f"Wilson intervals, difference by Newcombe's method): {body}."
+    )
+
+
 def lever_statement(dt: str, entry: dict[str, Any]) -> str:
     if "undetermined" in entry:
         return f"{code(dt)}: compute versus data not priced: {_r(entry['undetermined'])}."
@@ -168,9 +205,10 @@ def headline(v: dict[str, Any]) -> str:
         f"{code(str(len(passed)) + ' of ' + str(total))} laws pass the validity gates"
         + (f" ({', '.join(passed)})" if passed else "")
     ]
+    parts += [process_clause(c) for c in v.get("process_vs_output", [])]
     for rate in v.get("exchange_rates", []):
         kind, what = rate.measure.split(":", 1)
-        if kind != "task" or not rate.points:
+        if kind != "task" or not rate.points or PROCESS_NOTE in getattr(rate, "notes", ()):
             continue
         top = rate.points[-1]
         t, r = top.treatment, top.reference
@@ -203,6 +241,7 @@ def statements(v: dict[str, Any]) -> list[str]:
     out = [headline(v)]
     out += [type_statement(dt, e) for dt, e in v["data_types"].items()]
     out += ratio_statement(v.get("tokens_per_param_ratio"))
+    out += [process_statement(c) for c in v.get("process_vs_output", [])]
     out += [rate_statement(r) for r in v.get("exchange_rates", [])]
     out += [lever_statement(dt, e["levers"]) for dt, e in v["data_types"].items()]
     nf = v.get("noise_floor")

@@ -30,6 +30,7 @@ def register_schema() -> None:
     node.data.mixture = {}
     node.eval.domains = {}
     node.eval.tasks = {}
+    OmegaConf.set_struct(node.optim.lr_by, False)  # a table of any keys: optim.lr_by={web: 3e-3}
     ConfigStore.instance().store(name=SCHEMA_NAME, node=node)
 
 

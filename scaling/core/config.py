@@ -114,8 +114,19 @@ class OptimConfig:
     warmup_fraction: float = 0.05
     final_lr_fraction: float = 0.1
     grad_clip: float = 1.0
+    # Measured per-arm learning rates: {"<data.name>/<model.name>" or "<data.name>": lr}. The
+    # most specific key that matches a run replaces ``lr`` before the width rule (a sweep over
+    # data types and sizes then trains each at its own bracketed LR; experiments/lr_by_width).
+    # Part of the run id only when not empty.
+    lr_by: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for key, value in (self.lr_by or {}).items():
+            _require(
+                isinstance(value, int | float) and value > 0 and math.isfinite(value),
+                f"optim.lr_by.{key}",
+                f"must be a learning rate > 0, got {value!r}",
+            )
         _require(self.lr > 0 and math.isfinite(self.lr), "optim.lr", f"must be > 0, got {self.lr}")
         _positive_int(self.lr_ref_width, "optim.lr_ref_width")
         _positive_int(self.batch_size, "optim.batch_size")
@@ -128,6 +139,14 @@ class OptimConfig:
 
     def peak_lr(self, d_model: int) -> float:
         return self.lr * (self.lr_ref_width / d_model) ** self.lr_width_exponent
+
+    def lr_for(self, data_name: str, model_name: str) -> float:
+        """``lr``, or the most specific ``lr_by`` entry for this data type and size."""
+        table = self.lr_by or {}
+        for key in (f"{data_name}/{model_name}", data_name):
+            if key in table:
+                return float(table[key])
+        return self.lr
 
 
 @dataclass
@@ -282,6 +301,7 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         _require(self.seed >= 0, "seed", f"must be >= 0, got {self.seed}")
+        self.optim.lr = self.optim.lr_for(self.data.name, self.model.name)
         domains = list(self.eval.domains)
         objectives = objective_names(domains, list(self.eval.tasks))
         _require(

@@ -4,6 +4,7 @@ verified tasks. Validated in ``__post_init__``; re-exported by ``core.config``."
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from scaling.core.validate import revision as _revision
 SOURCE_KINDS = ("installed_docs", "generator", "local", "hf")
 FORMS = ("trace", "outputs_only")
 LOSS_MASKS = ("all", "trace_and_answer", "answer")
+SCORES = (None, "all", "answer")  # SourceConfig.score (eval domains)
 CORRECTION_MODES = ("raw", "outcome_filter", "process_correction", "retry_kept")
 
 
@@ -92,6 +94,11 @@ class SourceConfig:
     # hf: the hub revision (commit sha, tag or branch) to load; None = the hub's main at download
     # time (the commit it resolved to is recorded). Part of the run id only when set.
     revision: str | None = None
+    # eval domains only: which targets the held-out loss scores. None (or "all"): every token;
+    # "answer": only the answer line and end of document of generator problems (the
+    # answer-token loss, a target both renderings of a problem share). Part of the run id only
+    # when set.
+    score: str | None = None
 
     def validate(self, where: str) -> None:
         _require(
@@ -112,6 +119,17 @@ class SourceConfig:
         if self.kind == "hf":
             _require(bool(self.dataset), f"{where}.dataset", "is required for kind=hf")
         _revision(self.revision, f"{where}.revision")
+        _require(
+            self.score in SCORES,
+            f"{where}.score",
+            f"{self.score!r} is not one of null, all, answer",
+        )
+        _require(
+            self.score != "answer" or self.kind == "generator",
+            f"{where}.score",
+            f"answer scores the answer line of generated problems: needs kind=generator "
+            f"(this source is kind={self.kind})",
+        )
         _require(
             self.revision is None or self.kind == "hf",
             f"{where}.revision",
@@ -151,6 +169,24 @@ class DataConfig:
         return {k: s.weight / total for k, s in self.mixture.items()}
 
 
+# The frontier mixture of configs/data/frontier.yaml and configs/eval/default.yaml: the four base
+# generators, the three longer ones at difficulty 1 so that every trace fits context 128.
+_SHORT = {"difficulty": 1}
+_MIX: dict[str, Any] = {
+    "kind": "generator",
+    "generator": "mix",
+    "params": {
+        "of": ["arithmetic", "igsm", "tool_use", "agent"],
+        "base_params": {"igsm": _SHORT, "tool_use": _SHORT, "agent": _SHORT},
+    },
+}
+
+
+def _mix() -> dict[str, Any]:
+    """A fresh copy of ``_MIX`` (no two configs share its dicts)."""
+    return copy.deepcopy(_MIX)
+
+
 @dataclass
 class TaskEvalConfig:
     """Exact-match accuracy of greedy decoding on held-out generator problems.
@@ -177,12 +213,17 @@ class EvalConfig:
     domains: dict[str, SourceConfig] = field(
         default_factory=lambda: {
             "web": SourceConfig(),
-            "trace": SourceConfig(kind="generator", form="trace"),
-            "outputs": SourceConfig(kind="generator", form="outputs_only"),
+            "trace": SourceConfig(**_mix(), form="trace"),
+            "outputs": SourceConfig(**_mix(), form="outputs_only"),
+            "answer": SourceConfig(**_mix(), form="outputs_only", score="answer"),
         }
     )
     tasks: dict[str, TaskEvalConfig] = field(
-        default_factory=lambda: {"arithmetic": TaskEvalConfig()}
+        default_factory=lambda: {
+            "frontier": TaskEvalConfig(
+                generator="mix", params=_mix()["params"], n_problems=256, max_new_tokens=120
+            )
+        }
     )
     tokens_per_domain: int = 8192
     final_tokens_per_domain: int = 65536

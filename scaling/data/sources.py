@@ -151,7 +151,7 @@ def generator_code_sha256(name: str) -> str:
 
     digest = hashlib.sha256()
     cls = type(generators.get(name))
-    wrapped = list(BASE_GENERATORS.values()) if cls is generators.Retry else []
+    wrapped = list(BASE_GENERATORS.values()) if cls in (generators.Retry, generators.Mix) else []
     gen_modules = [inspect.getmodule(c) for c in (cls, *wrapped)]
     modules = (*gen_modules, base, example, splits, completion, correction, sys.modules[__name__])
     for module in modules:

@@ -278,10 +278,14 @@ def build_eval_stream(
 ) -> TokenStream:
     """Held-out documents of ``src``, packed to ``n_tokens`` targets (fewer if it runs out)."""
     stream = open_source(name, src, "heldout", seed=seed, cache_dir=cache_dir)
-    docs, n, _ = _take(stream, tok, "all", n_tokens + 1, cache_dir, use_cache)
+    mask_kind = "answer" if src.score == "answer" else "all"
+    docs, n, _ = _take(stream, tok, mask_kind, n_tokens + 1, cache_dir, use_cache)
     if not docs:
         raise UserError(f"eval.domains.{name}: the source has no held-out documents")
     tokens = np.concatenate([d.tokens for d in docs])[: n_tokens + 1]
+    mask = None
+    if mask_kind != "all":  # score only the answer targets (stream_loss reads mask[1:])
+        mask = np.concatenate([d.mask for d in docs])[: n_tokens + 1]
     return TokenStream(
-        tokens=tokens, mask=None, unique_tokens=n, epochs=1.0, sources={name: stream.provenance}
+        tokens=tokens, mask=mask, unique_tokens=n, epochs=1.0, sources={name: stream.provenance}
     )

@@ -16,9 +16,11 @@ from typing import Any
 from scaling.core.config import SCIENTIFIC_SECTIONS
 
 # Fields added to the scientific config after run ids were first issued: left out of the hash
-# while unset (None), so every config that does not set them keeps the id it had before.
-# ``revision`` pins a hub dataset (``SourceConfig``) or a pretrained tokenizer's repository.
-LATER_FIELDS = ("revision",)
+# while unset (None, or {} for a table), so every config that does not set them keeps the id it
+# had before.
+# ``revision`` pins a hub dataset (``SourceConfig``) or a pretrained tokenizer's repository;
+# ``score`` selects the targets an eval domain scores; ``lr_by`` holds per-arm LRs (optim).
+LATER_FIELDS = ("revision", "score", "lr_by")
 
 
 def canonical(obj: Any) -> Any:
@@ -33,18 +35,19 @@ def canonical(obj: Any) -> Any:
 
 
 def _drop_unset(section: Any) -> Any:
-    """``section`` (a config dict) without the ``LATER_FIELDS`` it leaves at None."""
+    """``section`` (a config dict) without the ``LATER_FIELDS`` it leaves at None (or empty)."""
     if not isinstance(section, dict):
         return section
-    return {k: v for k, v in section.items() if not (k in LATER_FIELDS and v is None)}
+    return {k: v for k, v in section.items() if not (k in LATER_FIELDS and v in (None, {}))}
 
 
 def _without_unset_later_fields(sci: dict[str, Any]) -> dict[str, Any]:
     """The scientific sections with unset ``LATER_FIELDS`` dropped from the tokenizer and from
     every source (``data.mixture``, ``eval.domains``)."""
     out = dict(sci)
-    if "tokenizer" in out:
-        out["tokenizer"] = _drop_unset(out["tokenizer"])
+    for section in ("tokenizer", "optim"):
+        if section in out:
+            out[section] = _drop_unset(out[section])
     for section, sources in (("data", "mixture"), ("eval", "domains")):
         part = out.get(section)
         if isinstance(part, dict) and isinstance(part.get(sources), dict):

@@ -122,6 +122,11 @@ def total_data_cost(sources: dict[str, Any]) -> dict[str, float]:
     }
 
 
+def _spec(src: dict[str, Any]) -> dict[str, Any]:
+    """An eval source's fields without ``score`` when unset (older records' hashes hold)."""
+    return {k: v for k, v in src.items() if not (k == "score" and v is None)}
+
+
 def eval_specs(run: RunConfig) -> dict[str, str]:
     """A short hash of each eval domain's source: runs share a held-out domain only when these
     agree (a domain rendered per data type, as in experiment=arithmetic_formats, is not shared)."""
@@ -131,7 +136,7 @@ def eval_specs(run: RunConfig) -> dict[str, str]:
 
     return {
         name: hashlib.sha256(
-            json.dumps(dataclasses.asdict(src), sort_keys=True, default=str).encode()
+            json.dumps(_spec(dataclasses.asdict(src)), sort_keys=True, default=str).encode()
         ).hexdigest()[:12]
         for name, src in run.eval.domains.items()
     }
@@ -208,9 +213,43 @@ def objective_value(record: dict[str, Any] | None, name: str) -> float:
     return float(value) if isinstance(value, int | float) else float("nan")
 
 
+def data_rendering(data: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    """(form, problems) of a data config dict: ``form`` is ``trace`` or ``outputs_only`` when
+    every source is a generator rendered that way (else None); ``problems`` hashes the mixture
+    without the forms and source names, so a trace arm and its outputs-only twin (the same
+    generators, parameters, weights and corrections) share it: the process-vs-output pair."""
+    import hashlib
+    import json
+
+    mixture = (data or {}).get("mixture") or {}
+    srcs = list(mixture.values())
+    if not srcs or any(not isinstance(s, dict) or s.get("kind") != "generator" for s in srcs):
+        return None, None
+    forms = {s.get("form", "trace") for s in srcs}
+    if len(forms) != 1:
+        return None, None
+    total = sum(float(s.get("weight", 1.0)) for s in srcs) or 1.0
+    bare = sorted(
+        json.dumps(
+            {
+                **{k: v for k, v in s.items() if k not in ("form", "weight")},
+                "share": round(float(s.get("weight", 1.0)) / total, 12),
+            },
+            sort_keys=True,
+            default=str,
+        )
+        for s in srcs
+    )
+    key = json.dumps([bare, (data or {}).get("unique_tokens")], default=str)
+    return forms.pop(), hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
 def flatten_result(rec: dict[str, Any]) -> dict[str, Any]:
     """One tidy row: scalars kept, per-domain/per-convention dicts spread into columns."""
     row = {k: v for k, v in rec.items() if not isinstance(v, dict | list)}
+    form, problems = data_rendering((rec.get("config") or {}).get("data"))
+    if form is not None:
+        row["data_form"], row["data_problems"] = form, problems
     for domain, m in rec.get("val", {}).items():
         row[f"val_{domain}_loss"] = m.get("loss")
         row[f"val_{domain}_bpb"] = m.get("bpb")

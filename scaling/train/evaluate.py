@@ -53,11 +53,17 @@ def stream_loss(
         logits, _ = model(x.to(device))
         losses = F.cross_entropy(
             logits.float().view(-1, logits.size(-1)), y.to(device).view(-1), reduction="none"
-        )
+        ).cpu()  # (b*T,)
+        yv = y.view(-1)
+        if stream.mask is not None:  # score only the marked targets (e.g. answer tokens)
+            keep = torch.as_tensor(stream.mask[lo + 1 : lo + b * T + 1]).view(-1)
+            losses, yv = losses[keep], yv[keep]
         nats += float(losses.double().sum())
-        nbytes += float(tb[y.view(-1)].sum())
-        ntok += y.numel()
+        nbytes += float(tb[yv].sum())
+        ntok += yv.numel()
     model.train(was_training)
+    if ntok == 0:
+        raise ValueError("held-out stream has no scored targets (score=answer with no answers?)")
     return {"loss": nats / ntok, "bpb": nats / (math.log(2) * nbytes), "tokens": ntok}
 
 
@@ -126,14 +132,21 @@ def task_accuracy(
         model, prompts, max_new_tokens=max_new_tokens, eos_id=tok.eos_id, device=device
     )
     correct_by: dict[str, list[bool]] = defaultdict(list)
+    by_gen: dict[str, list[bool]] = defaultdict(list)
     correct = []
     for ex, ids in zip(examples, completions, strict=True):
         ok = bool(generator.verify(ex, tok.decode(ids)))
         correct.append(ok)
         correct_by[str(ex.meta.get("difficulty", "all"))].append(ok)
-    return {
+        by_gen[str(ex.meta.get("generator", "all"))].append(ok)
+    out = {
         "accuracy": float(np.mean(correct)),
         "n": len(correct),
         "by_difficulty": {k: float(np.mean(v)) for k, v in sorted(correct_by.items())},
         "correct": correct,
     }
+    if len(by_gen) > 1:  # a mixture (generator=mix): each kind's accuracy and its n
+        out["by_generator"] = {
+            k: {"accuracy": float(np.mean(v)), "n": len(v)} for k, v in sorted(by_gen.items())
+        }
+    return out

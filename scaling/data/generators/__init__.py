@@ -11,7 +11,8 @@ The contract is ``example`` (what an example is), ``splits`` (ids, held-out rule
 - ``igsm``: shuffled dependency-graph word problems mod 23 (Ye et al. 2024, iGSM);
 - ``tool_use``: knowledge-base lookups and calculator calls with results in the trace;
 - ``agent``: room-to-room episodes in a simulated world, ACT/OBS lines, checked by replay;
-- ``retry``: any of the above with a wrong step, the back-off marker and the correction.
+- ``retry``: any of the above with a wrong step, the back-off marker and the correction;
+- ``mix``: a weighted mixture of the four base generators, each example verified by its own.
 
 Every generator renders the same problems as ``trace`` or ``outputs_only``, keeps held-out
 problems out of its train split by construction, and fits one default-difficulty trace in 256
@@ -45,10 +46,11 @@ from scaling.data.generators.base import (
 )
 from scaling.data.generators.catalog import BASE_GENERATORS, build
 from scaling.data.generators.igsm import IGSM
+from scaling.data.generators.mix import Mix
 from scaling.data.generators.retry import Retry
 from scaling.data.generators.tool_use import ToolUse
 
-_REGISTRY: dict[str, type[BaseGenerator]] = {**BASE_GENERATORS, Retry.name: Retry}
+_REGISTRY: dict[str, type[BaseGenerator]] = {**BASE_GENERATORS, Retry.name: Retry, Mix.name: Mix}
 
 __all__ = [
     "ANSWER_PREFIX",
@@ -62,6 +64,7 @@ __all__ = [
     "BaseGenerator",
     "Example",
     "Generator",
+    "Mix",
     "Retry",
     "ToolUse",
     "get",

@@ -119,3 +119,26 @@ def test_run_id_ignores_runtime_and_logger_but_not_science():
 def test_configs_dir_is_the_repo_configs():
     assert (CONFIG_DIR / "train.yaml").exists()
     assert Path(CONFIG_DIR).name == "configs"
+
+
+def test_lr_by_sets_each_arms_lr_and_leaves_other_ids_alone(compose):
+    table = "optim.lr_by={web: 3e-3, web/s: 2e-3, frontier: 1e-2}"
+    plain = to_run_config(compose(["model=s", "data=web"]))
+    assert plain.optim.lr == 6e-3 and plain.optim.lr_by == {}
+    got = {
+        (data, model): to_run_config(compose([f"model={model}", f"data={data}", table])).optim.lr
+        for data in ("web", "frontier", "outputs_only")
+        for model in ("s", "m")
+    }
+    assert got[("web", "s")] == 2e-3 and got[("web", "m")] == 3e-3  # most specific key wins
+    assert got[("frontier", "m")] == 1e-2 and got[("outputs_only", "s")] == 6e-3
+    # an unset table leaves the hash of every earlier run alone; a set one enters it
+    same = to_run_config(compose(["model=s", "data=web", "optim.lr=6e-3"]))
+    assert run_id(plain.to_dict()) == run_id(same.to_dict())
+    tuned = to_run_config(compose(["model=m", "data=outputs_only", table]))
+    untuned = to_run_config(compose(["model=m", "data=outputs_only"]))
+    assert tuned.optim.lr == untuned.optim.lr and run_id(tuned.to_dict()) != run_id(
+        untuned.to_dict()
+    )
+    with pytest.raises(UserError, match=r"optim.lr_by.web: must be a learning rate > 0"):
+        to_run_config(compose(["optim.lr_by={web: -1}"]))

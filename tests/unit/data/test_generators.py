@@ -63,7 +63,7 @@ def _retracted(lines: list[str], i: int) -> bool:
 
 # ---- registry and parameters --------------------------------------------------------------
 def test_registry_names_and_protocol():
-    assert G.names() == ["agent", "arithmetic", "igsm", "retry", "tool_use"]
+    assert G.names() == ["agent", "arithmetic", "igsm", "mix", "retry", "tool_use"]
     for name in G.names():
         gen = G.get(name)
         assert isinstance(gen, Generator)
@@ -71,7 +71,7 @@ def test_registry_names_and_protocol():
 
 
 def test_unknown_generator_lists_known_names():
-    with pytest.raises(UserError, match=r"unknown.*agent, arithmetic, igsm, retry, tool_use"):
+    with pytest.raises(UserError, match=r"unknown.*agent, arithmetic, igsm, mix, retry, tool_use"):
         G.get("nope")
 
 
