@@ -35,7 +35,16 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from scaling.analysis.pipeline import analyze_sweep
     from scaling.analysis.report import write_report
+    from scaling.analysis.results import result_files
+    from scaling.analysis.study_report import find_studies, write_study_report
 
+    root = Path(args.sweep_dir)
+    if root.is_dir() and not result_files(root) and find_studies(root):
+        # a folder of studies (experiments/): one page from their READMEs and figures
+        repro = Path(args.reproductions) if args.reproductions else root / "reproductions"
+        path = write_study_report(root, reproductions=repro)
+        print(f"report of {len(find_studies(root))} studies: {path}")
+        return 0
     text = analyze_sweep(args.sweep_dir, bootstrap=args.bootstrap, refit=args.refit)
     path = write_report(args.sweep_dir)
     print(text)
@@ -88,8 +97,17 @@ def add(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=cmd_plot)
 
-    p = sub.add_parser("report", help="fits, figures and verdict as one Markdown page")
+    p = sub.add_parser(
+        "report",
+        help="fits, figures and verdict as one Markdown page; for a folder of studies "
+        "(experiments/), one page of their questions, answers and caveats",
+    )
     p.add_argument("sweep_dir")
+    p.add_argument(
+        "--reproductions",
+        help="with a folder of studies: the scaling reproduce outputs to add "
+        "(default: <folder>/reproductions)",
+    )
     p.add_argument("--bootstrap", type=int, default=200)
     p.add_argument(
         "--refit", action="store_true", help="recompute even when the stored analysis is current"
