@@ -1,0 +1,42 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+# ---
+
+# %% [markdown]
+# # Reproduction: Gadre et al. 2024: extrapolating small runs to 1.4B and 6.9B
+#
+# their over-training law fitted on small runs and tested on the two large ones, rebuilt by `scaling reproduce gadre --data TABLE` (the same code). The product ships no
+# third-party table: point `DATA` at the folder holding it (`scaling reproduce gadre` says
+# where to get it); the tests use `../shared/anchors/`.
+
+# %% tags=["parameters"]
+from pathlib import Path
+
+DATA = Path("../../shared/anchors")
+BOOTSTRAP = None  # None: the reproduction's default number of bootstrap resamples
+
+# %%
+import pandas as pd
+
+from scaling import results
+
+rep = results.reproduce("gadre", DATA, bootstrap=BOOTSTRAP)
+print(rep.title)
+pd.DataFrame(rep.cells(), columns=["quantity", "ours [95% CI]", "published", "difference"])
+
+# %% [markdown]
+# Sources of the published numbers, and the figure with its caption.
+
+# %%
+for i, source in enumerate(rep.sources(), 1):
+    print(f"[{i}] {source}")
+print(rep.caption)
+rep.figure
