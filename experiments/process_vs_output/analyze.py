@@ -16,9 +16,12 @@ pooled (correct answers and problems summed over seeds at each grid point), this
 - the answer-token loss (eval domain ``answer``: the answer line of the same problems
   outputs-only) of each arm's best size per budget;
 - the compute multiplier (what outputs_only would need to reach frontier's accuracy) from the
-  verdict's task exchange rate, or why it is not determined.
+  verdict's task exchange rate, or why it is not determined;
+- the verdict of the sweeps pooled (the product's own fits and gates, ``scaling.analysis``, on
+  every run of every sweep: two seeds per grid point), its compute-optimal exponents per arm.
 
-Writes ``results.csv``, ``summary.json`` and ``process_vs_output.png`` to --out.
+Writes ``results.csv``, ``summary.json``, ``verdict_pooled.md`` and ``process_vs_output.png``
+to --out.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from scaling.analysis import results
+from scaling.analysis import results, verdict
 from scaling.analysis.exchange import task_rate, wilson
+from scaling.analysis.pipeline import fit_sweep
 from scaling.analysis.plot_style import STYLE, _log_ticks, _panels
 from scaling.analysis.process import process_contrasts
 from scaling.core.io import read_json
@@ -165,6 +169,18 @@ def summarise(df: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def pooled_verdict(df: pd.DataFrame, bootstrap: int) -> tuple[dict[str, Any], str]:
+    """The verdict on every run of the sweeps at once (``scaling verdict`` on their union):
+    the exponents per arm with their gates, and the verdict's text."""
+    fits = fit_sweep(df.assign(budget=df.budget_flops), bootstrap=bootstrap)
+    v = verdict.build(df, fits)
+    exps: dict[str, Any] = {}
+    for dt, e in verdict.to_jsonable(v)["data_types"].items():
+        iso = e.get("isoflop", {})
+        exps[dt] = {k: iso.get(k) for k in ("a", "b", "gate")}
+    return exps, verdict.to_text(v)
+
+
 def figure(df: pd.DataFrame, summary: dict[str, Any], path: Path) -> None:
     key = "pooled" if "pooled" in summary else next(iter(summary["per_seed"]))
     main = summary["pooled"] if key == "pooled" else summary["per_seed"][key]
@@ -231,11 +247,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sweep_dirs", nargs="+", help="one quickstart sweep per seed")
     ap.add_argument("--out", help="output directory (default: the first sweep's figures/)")
+    ap.add_argument("--bootstrap", type=int, default=200, help="resamples of the pooled fits")
     args = ap.parse_args()
     out = Path(args.out or Path(args.sweep_dirs[0]) / "figures")
     out.mkdir(parents=True, exist_ok=True)
     df = load(args.sweep_dirs)
     summary = summarise(df)
+    if len(args.sweep_dirs) > 1:
+        summary["pooled_exponents"], text = pooled_verdict(df, args.bootstrap)
+        (out / "verdict_pooled.md").write_text(
+            f"# Verdict on {len(df)} runs of {', '.join(args.sweep_dirs)} pooled\n\n{text}\n"
+        )
     table(df).to_csv(out / "results.csv", index=False, float_format="%.6g")
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
     figure(df, summary, out / "process_vs_output.png")

@@ -75,18 +75,23 @@ def test_plan_marks_skipped_points():
 
 
 def test_quickstart_window_keeps_a_bracket_at_every_budget(compose):
-    """Each budget keeps at least 4 sizes, and the smallest and largest size survive at some
-    budget (the window only trims corners)."""
+    """The quickstart's window keeps a band of at least 3 consecutive ladder sizes at each of its
+    5 budgets, the band moves up with compute, and every size of the ladder is used somewhere."""
     from scaling.cli import grid
 
     runs, _ = grid.expand(["experiment=quickstart"])
+    ladder = ["xxxs", "xxs", "xs", "s", "m", "l"]
     kept = [r for r in runs if budget.outside_window(r, 257) is None]
-    assert 0 < len(runs) - len(kept) <= 4
     by_budget: dict[float, set[str]] = {}
     for r in kept:
         by_budget.setdefault(r.budget.flops, set()).add(r.model.name)
-    assert len(by_budget) == 3 and all(len(v) >= 4 for v in by_budget.values())
-    assert {r.model.name for r in kept} == {r.model.name for r in runs}
+    assert len(by_budget) == 5
+    bands = [sorted(ladder.index(m) for m in by_budget[b]) for b in sorted(by_budget)]
+    for band in bands:
+        assert len(band) >= 3 and band == list(range(band[0], band[-1] + 1)), band
+    assert [b[0] for b in bands] == sorted(b[0] for b in bands)  # the band climbs with C
+    assert [b[-1] for b in bands] == sorted(b[-1] for b in bands)
+    assert {r.model.name for r in kept} == set(ladder)
 
 
 @pytest.mark.slow  # a Hydra multirun in a subprocess
