@@ -1,6 +1,6 @@
 """Process vs output: a trace arm against its outputs-only twin on the same problems. No torch.
 
-The two arms render the same generated problems (``exchange.process_pairs``), one with its
+The two arms render the same generated problems (``rates.process_pairs``), one with its
 process written down, one with the answer alone. They share the verified task (greedy decoding
 from the problem alone, each answer checked by its generator's verifier, on held-out problems
 neither arm trained on), so their accuracies compare directly:
@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from scaling.analysis.estimate import Estimate, Result, Undetermined
-from scaling.analysis.exchange import accuracy_estimate, process_pairs, wilson
+from scaling.analysis.exchange import accuracy_estimate, wilson
+from scaling.analysis.rates import process_pairs
 
 __all__ = ["ProcessPoint", "newcombe", "pooled_accuracy", "process_contrasts"]
 

@@ -316,8 +316,8 @@ def build(
     """The verdict: typed per-data-type results, the tokens-per-parameter comparison, exchange
     rates, levers, the noise floor, and the sentences (``statement``) written from them."""
     from scaling.analysis import verdict_text
-    from scaling.analysis.exchange import all_rates
     from scaling.analysis.process import process_contrasts
+    from scaling.analysis.rates import all_rates
     from scaling.core.costs import CostModel
 
     costs = costs or CostModel()

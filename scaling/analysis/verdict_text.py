@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from scaling.analysis.estimate import Estimate, Undetermined, num
-from scaling.analysis.exchange import PROCESS_NOTE
+from scaling.analysis.rates import PROCESS_NOTE
 
 PCT = "95%"
 

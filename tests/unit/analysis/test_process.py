@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scaling.analysis.exchange import process_pairs
 from scaling.analysis.process import newcombe, pooled_accuracy, process_contrasts
+from scaling.analysis.rates import process_pairs
 from scaling.runs.record import data_rendering
 from tests.text_checks import bare_numbers
 
