@@ -25,9 +25,7 @@ from pathlib import Path
 SWEEP = Path("../runs/lr_by_width")
 
 # %%
-from matplotlib.figure import Figure
-
-from scaling import results
+from scaling import plots, results
 
 df = results.load(SWEEP)
 table = df.pivot_table(index="peak_lr", columns=["data_type", "model"], values="loss")
@@ -48,14 +46,7 @@ for (dt, model), col in table.items():
           f"the scan {col.index.min():.3g}..{col.index.max():.3g})")
 
 # %%
-fig = Figure(figsize=(6, 3.6))
-ax = fig.subplots()
-for (dt, model), col in table.items():
-    col = col.dropna()
-    ax.plot(col.index, col.values, "o-", ms=3, label=f"{dt} {model}")
-ax.set_xscale("log")
-ax.set_xlabel("peak learning rate")
-ax.set_ylabel("held-out loss (nats/token)")
-ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
-fig.tight_layout()
+fig = plots.loss_vs_lr(df)
+if fig is None:
+    print("one peak LR per size in this sweep: no LR scan to draw")
 fig

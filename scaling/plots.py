@@ -7,6 +7,7 @@ from scaling.analysis.plots import (
     isoflop_curves,
     learning_curves,
     loss_vs_compute,
+    loss_vs_lr,
     optimal_allocation,
     save_all,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "isoflop_curves",
     "learning_curves",
     "loss_vs_compute",
+    "loss_vs_lr",
     "optimal_allocation",
     "save_all",
 ]

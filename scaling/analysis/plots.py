@@ -338,3 +338,35 @@ def save_all(
             fig.savefig(out / f"{name}.{ext}", bbox_inches="tight")
         written.append(out / f"{name}.png")
     return written
+
+
+def loss_vs_lr(df: pd.DataFrame) -> Figure | None:
+    """Held-out loss against peak learning rate, one line per model size and one panel per data
+    type, each size's best LR starred (hollow when it sits at the scan's edge: not bracketed,
+    Porian et al. 2024, Sec. 4)."""
+    if "peak_lr" not in df or df.peak_lr.nunique() < 2:
+        return None
+    types = sorted(df.data_type.unique())
+    with matplotlib.rc_context(STYLE):
+        fig, axes = _panels(len(types))
+        cmap = colormap("viridis")
+        for ax, dt in zip(axes, types, strict=True):
+            g = df[df.data_type == dt]
+            sizes = sorted(g.params.unique())
+            for k, n in enumerate(sizes):
+                c = g[g.params == n].groupby("peak_lr").loss.mean().sort_index()
+                color = cmap(k / max(1, len(sizes) - 1))
+                label = f"{g[g.params == n].model.iloc[0]} ({_fmt_params(n)})"
+                ax.plot(c.index, c.values, "o-", color=color, ms=3, lw=1, label=label)
+                best = c.idxmin()
+                inside = c.index.min() < best < c.index.max()
+                face = color if inside else "none"
+                ax.plot([best], [c[best]], "*", ms=11, mfc=face, mec=color)
+            ax.set_xscale("log")
+            ax.set_xlabel("peak learning rate")
+            ax.set_ylabel("held-out loss (nats/token)")
+            ax.set_title(f"{dt}: loss against LR\n(star: best; hollow: at the scan's edge)")
+            legend_outside(ax)
+            _log_ticks(ax)
+        fig.tight_layout()
+    return fig

@@ -71,7 +71,11 @@ def _figures(nb) -> list[bytes]:
 def test_study_notebook_runs_on_the_smoke_sweep(name, smoke_sweep, kernel_env):  # noqa: F811
     nb = _run(name, SWEEP=smoke_sweep.out, BOOTSTRAP=20)
     figures = _figures(nb)
-    assert figures and all(f.startswith(PNG_MAGIC) for f in figures), name
+    if name == "lr_by_width":  # the smoke sweep has one LR: the notebook says so, draws nothing
+        printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+        assert "no LR scan to draw" in printed and not figures
+    else:
+        assert figures and all(f.startswith(PNG_MAGIC) for f in figures), name
     tables = [
         o
         for c in nb.cells

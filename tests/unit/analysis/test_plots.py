@@ -513,3 +513,23 @@ def test_footer_names_every_flop_convention_and_the_run_count(sweep):
     assert [t.get_text() for t in fig.texts] == [
         f"source: runs/x · {len(sweep)} runs · FLOPs: 6N_attn, 6N_total"
     ]
+
+
+def test_loss_vs_lr_stars_each_sizes_best_and_hollows_an_unbracketed_one():
+    rows = []
+    for dt in ("web", "frontier"):
+        for model, n, best in (("xs", 13152, 6e-3), ("m", 67872, 3e-3)):
+            for lr in (3e-3, 6e-3, 1.2e-2):
+                loss = 1.0 + (math.log(lr / best)) ** 2 + (0.1 if model == "m" else 0.0)
+                rows.append(
+                    {"data_type": dt, "model": model, "params": n, "peak_lr": lr, "loss": loss}
+                )
+    df = pd.DataFrame(rows)
+    fig = plots.loss_vs_lr(df)
+    assert len([a for a in fig.axes if a.get_title()]) == 2
+    ax = fig.axes[0]
+    stars = [ln for ln in ax.get_lines() if ln.get_marker() == "*"]
+    assert [float(s.get_xdata()[0]) for s in stars] == [6e-3, 3e-3]
+    filled = [s.get_markerfacecolor() for s in stars]
+    assert filled[0] != "none" and filled[1] == "none"  # m's best is the scan's lowest LR
+    assert plots.loss_vs_lr(df[df.peak_lr == 6e-3]) is None

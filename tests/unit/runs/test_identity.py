@@ -22,11 +22,34 @@ def _without_revisions(config: dict) -> dict:
     return old
 
 
-def test_default_run_id_is_unchanged_by_the_revision_fields():
-    config = RunConfig().to_dict()
-    assert config["tokenizer"]["revision"] is None
+def _arith_eval_default() -> RunConfig:
+    """``RunConfig()`` with the eval it had before the frontier mixture (eval=arith: web, and
+    arithmetic traces and outputs, the arithmetic task): the config DEFAULT_RUN_ID was issued to."""
+    from scaling.core.config import TaskEvalConfig
+
+    run = RunConfig()
+    run.eval.domains = {
+        "web": SourceConfig(),
+        "trace": SourceConfig(kind="generator", form="trace"),
+        "outputs": SourceConfig(kind="generator", form="outputs_only"),
+    }
+    run.eval.tasks = {"arithmetic": TaskEvalConfig()}
+    return run
+
+
+def test_default_run_id_is_unchanged_by_the_later_fields():
+    """``revision``, eval ``score`` and ``optim.lr_by`` left unset keep the id issued before
+    they existed."""
+    config = _arith_eval_default().to_dict()
+    assert config["tokenizer"]["revision"] is None and config["optim"]["lr_by"] == {}
+    assert all(src["score"] is None for src in config["eval"]["domains"].values())
     assert identity.run_id(config) == DEFAULT_RUN_ID
     assert identity.run_id(_without_revisions(config)) == DEFAULT_RUN_ID
+    old = _without_revisions(config)
+    old["optim"].pop("lr_by")
+    for src in old["eval"]["domains"].values():
+        src.pop("score")
+    assert identity.run_id(old) == DEFAULT_RUN_ID
 
 
 def test_a_pinned_revision_changes_the_run_id():
