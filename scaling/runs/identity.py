@@ -16,11 +16,14 @@ from typing import Any
 from scaling.core.config import SCIENTIFIC_SECTIONS
 
 # Fields added to the scientific config after run ids were first issued: left out of the hash
-# while unset (None, or {} for a table), so every config that does not set them keeps the id it
-# had before.
+# while unset (None), so every config that does not set them keeps the id it had before.
 # ``revision`` pins a hub dataset (``SourceConfig``) or a pretrained tokenizer's repository;
-# ``score`` selects the targets an eval domain scores; ``lr_by`` holds per-arm LRs (optim).
-LATER_FIELDS = ("revision", "score", "lr_by")
+# ``score`` selects the targets an eval domain scores.
+LATER_FIELDS = ("revision", "score")
+# Fields that only choose another field's value: never hashed. ``optim.lr_by`` picks the run's
+# ``optim.lr``, which is hashed, so editing the table for one arm re-runs only the runs whose
+# learning rate it changes.
+SELECTORS = {"optim": ("lr_by",)}
 
 
 def canonical(obj: Any) -> Any:
@@ -35,19 +38,21 @@ def canonical(obj: Any) -> Any:
 
 
 def _drop_unset(section: Any) -> Any:
-    """``section`` (a config dict) without the ``LATER_FIELDS`` it leaves at None (or empty)."""
+    """``section`` (a config dict) without the ``LATER_FIELDS`` it leaves at None."""
     if not isinstance(section, dict):
         return section
-    return {k: v for k, v in section.items() if not (k in LATER_FIELDS and v in (None, {}))}
+    return {k: v for k, v in section.items() if not (k in LATER_FIELDS and v is None)}
 
 
 def _without_unset_later_fields(sci: dict[str, Any]) -> dict[str, Any]:
     """The scientific sections with unset ``LATER_FIELDS`` dropped from the tokenizer and from
     every source (``data.mixture``, ``eval.domains``)."""
     out = dict(sci)
-    for section in ("tokenizer", "optim"):
-        if section in out:
-            out[section] = _drop_unset(out[section])
+    if "tokenizer" in out:
+        out["tokenizer"] = _drop_unset(out["tokenizer"])
+    for section, keys in SELECTORS.items():
+        if isinstance(out.get(section), dict):
+            out[section] = {k: v for k, v in out[section].items() if k not in keys}
     for section, sources in (("data", "mixture"), ("eval", "domains")):
         part = out.get(section)
         if isinstance(part, dict) and isinstance(part.get(sources), dict):
