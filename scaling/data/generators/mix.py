@@ -120,9 +120,6 @@ class Mix(BaseGenerator):
     def _corrupt(self, example: Example, prior: list[str], line: str, rng: random.Random) -> str:
         return self.sub(example)._corrupt(example, prior, line, rng)
 
-    def normalize_answer(self, text: str) -> str:  # pragma: no cover - verify dispatches
-        return text.strip()
-
     def verify(self, example: Example, completion: str) -> bool:
         return self.sub(example).verify(example, completion)
 
