@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
@@ -74,9 +75,41 @@ def follow_hydra_dirs(run: RunConfig) -> RunConfig:
     return run
 
 
+def _refuse_unknown_keys(node: DictConfig, kind: Any = RunConfig, prefix: str = "") -> None:
+    """A key added with ``+key=value`` that no config field reads would be silently ignored
+    (and the run trained without what the user asked for): refuse it, naming the fields.
+    Walks the dataclass fields and the values of ``dict[str, <dataclass>]`` tables
+    (data.mixture, eval.domains, ...); free tables (optim.lr_by) take any key."""
+    import dataclasses
+    import typing
+
+    fields = {f.name for f in dataclasses.fields(kind)}
+    extra = sorted(str(k) for k in node if k not in fields)
+    if extra:
+        raise UserError(
+            f"{prefix}{extra[0]}: not a config field (a +key=value that nothing reads); "
+            f"{prefix.rstrip('.') or 'the config'} has {', '.join(sorted(fields))}"
+        )
+    hints = typing.get_type_hints(kind)
+    for key in node:
+        child, hint = node._get_node(key), hints.get(str(key))
+        if not OmegaConf.is_dict(child) or child._is_none() or child._is_missing():
+            continue
+        if dataclasses.is_dataclass(hint):
+            _refuse_unknown_keys(child, hint, f"{prefix}{key}.")
+        elif typing.get_origin(hint) is dict and dataclasses.is_dataclass(
+            value_kind := typing.get_args(hint)[1]
+        ):
+            for name in child:
+                entry = child._get_node(name)
+                if OmegaConf.is_dict(entry) and not entry._is_none():
+                    _refuse_unknown_keys(entry, value_kind, f"{prefix}{key}.{name}.")
+
+
 def to_run_config(cfg: DictConfig) -> RunConfig:
     """Validate and build the RunConfig (runs every __post_init__ check)."""
     body = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg
+    _refuse_unknown_keys(body)
     try:
         obj = OmegaConf.to_object(body)
     except OmegaConfBaseException as exc:

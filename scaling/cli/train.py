@@ -79,6 +79,18 @@ def _check_extras(argv: list[str]) -> None:
         )
 
 
+def _preflight(argv: list[str]) -> None:
+    """Compose the overrides before Hydra does, so a config error is one line (exit 2) and not
+    Hydra's multi-line report (exit 1). Skipped when Hydra's own flags (--cfg, --help, -cn,
+    --config-dir, ...) are given: Hydra handles those itself."""
+    if any(a.startswith("-") and a not in ("-m", "--multirun") for a in argv):
+        return
+    from scaling.cli.grid import _compose
+    from scaling.cli.hydra_errors import preflight
+
+    preflight(argv, _compose)
+
+
 def main() -> None:
     from scaling.core.log import configure_console
 
@@ -99,6 +111,11 @@ def main() -> None:
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)
     register_schema()
+    try:
+        _preflight(sys.argv[1:])
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     hydra.main(version_base="1.3", config_path=path, config_name="train")(_task)()
 
 

@@ -168,6 +168,23 @@ def _accumulate(stats: dict[str, float], new: dict[str, Any]) -> None:
             stats[k] = stats.get(k, 0.0) + float(new[k])
 
 
+def check_source(src: SourceConfig, cache_dir: str | None, where: str) -> None:
+    """Refuse, before a run writes anything, a source that ``open_source`` would refuse once
+    training starts: an unknown generator or parameter, a missing local path, an offline hub
+    id (one-line UserError naming ``where``, e.g. ``data.mixture.frontier``)."""
+    if src.kind == "generator":
+        from scaling.data import generators
+
+        try:
+            generators.get(src.generator, **dict(src.params))
+        except UserError as exc:
+            raise UserError(f"{where}.generator={src.generator!r}: {exc}") from None
+    elif src.kind in ("local", "hf"):
+        from scaling.data import external
+
+        external.check(src, cache_dir, where=where)
+
+
 def open_source(
     name: str, src: SourceConfig, split: str, *, seed: int, cache_dir: str | None = None
 ) -> SourceStream:

@@ -59,6 +59,7 @@ class _Claimed(_Planned):
     """A planned run whose lock this process holds, resumed if it had a checkpoint."""
 
     lock: Any = None
+    created: Path | None = None  # the outermost directory this claim made (None: it existed)
     hooks: Any = None
     mirror: Any = None
     resumed_from: int | None = None
@@ -110,7 +111,20 @@ def _plan(run: RunConfig) -> _Planned | Record | None:
     from scaling.train.trainer import Trainer  # torch is imported only to train
 
     trainer = Trainer(run, plan=plan)  # validates the budget before anything is written
+    _check_sources(run)
     return _Planned(run, rid, run_dir, trainer)
+
+
+def _check_sources(run: RunConfig) -> None:
+    """Refuse a bad generator, a missing local path or an offline hub id before the run writes
+    anything."""
+    from scaling.data.sources import check_source
+
+    cache = run.runtime.cache_dir
+    for key, src in run.data.mixture.items():
+        check_source(src, cache, f"data.mixture.{key}")
+    for key, src in run.eval.domains.items():
+        check_source(src, cache, f"eval.domains.{key}")
 
 
 def _claim(p: _Planned) -> _Claimed | Record | None:
@@ -118,6 +132,7 @@ def _claim(p: _Planned) -> _Claimed | Record | None:
     record: config.yaml, metrics.jsonl, status and the tracking mirror."""
     from scaling.runs.lock import RunLock
 
+    created = _first_missing(p.run_dir)
     p.run_dir.mkdir(parents=True, exist_ok=True)
     lock = RunLock(p.run_dir)
     if not lock.acquire():
@@ -142,7 +157,38 @@ def _claim(p: _Planned) -> _Claimed | Record | None:
         lock.release()
         raise
     hooks = RecordHooks(p.run, p.rid, p.run_dir, mirror, lock)
-    return _Claimed(p.run, p.rid, p.run_dir, p.trainer, lock, hooks, mirror, resumed_from, rlog)
+    return _Claimed(
+        p.run, p.rid, p.run_dir, p.trainer, lock, created, hooks, mirror, resumed_from, rlog
+    )
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost ancestor of ``path`` (or ``path`` itself) that does not exist yet."""
+    missing = None
+    for d in [path, *path.parents]:
+        if d.exists():
+            break
+        missing = d
+    return missing
+
+
+def _roll_back(c: _Claimed) -> None:
+    """Undo a claim refused for bad input (a UserError raised while training starts, e.g. a
+    missing local path or an offline hub id): a run that had no record before leaves nothing
+    behind, so ``scaling status`` does not list it as pending (the README's "nothing is
+    written"). A run that existed before (a resume) keeps its files."""
+    if c.created is None or c.resumed_from is not None:
+        return
+    import shutil
+
+    shutil.rmtree(c.run_dir, ignore_errors=True)
+    for d in c.run_dir.parents:  # directories made for it, while empty (another run may share)
+        if not d.is_relative_to(c.created):
+            break
+        try:
+            d.rmdir()
+        except OSError:
+            break
 
 
 def _resume(trainer: Any, rid: str, run_dir: Path, rlog: Any) -> int | None:
@@ -170,6 +216,8 @@ def _publish(c: _Claimed, outcome: Any) -> Record | None:
     exit_code = 1
     try:
         if isinstance(outcome, UserError):
+            _release(c)
+            _roll_back(c)
             raise outcome
         if isinstance(outcome, Diverged):
             c.hooks.status("failed", reason=f"diverged: {outcome}")

@@ -20,8 +20,8 @@ from typing import Any
 from scaling.core.config import SourceConfig
 from scaling.core.errors import UserError
 from scaling.data.documents import Document
-from scaling.data.external.files import LOCAL_SUFFIXES, load_local
-from scaling.data.external.hf import load_hf
+from scaling.data.external.files import LOCAL_SUFFIXES, check_local, load_local
+from scaling.data.external.hf import check_hf, load_hf
 from scaling.data.external.provenance import RENDER_VERSION, field_label, is_heldout
 from scaling.data.external.render import ROLES, parse_text_field, render_messages, render_record
 
@@ -29,6 +29,7 @@ __all__ = [
     "LOCAL_SUFFIXES",
     "RENDER_VERSION",
     "ROLES",
+    "check",
     "is_heldout",
     "load",
     "parse_text_field",
@@ -51,6 +52,15 @@ def load(
     if src.kind == "hf":
         return load_hf(src, cache_dir, where)
     raise UserError(f"{field_label(where, 'kind', src.kind)}={src.kind!r}: must be local or hf")
+
+
+def check(src: SourceConfig, cache_dir: str | None = None, *, where: str | None = None) -> None:
+    """Refuse, before a run writes anything, a source that ``load`` would refuse cheaply: a
+    missing local path, a hub id that is neither cached nor reachable (UserError, one line)."""
+    if src.kind == "local":
+        check_local(src, where)
+    elif src.kind == "hf":
+        check_hf(src, cache_dir, where)
 
 
 def split(docs: list[Document], split: str) -> list[Document]:

@@ -123,6 +123,11 @@ def _checked_root(src: SourceConfig, label: str) -> tuple[Path, list[Path], str]
     return root, files, shown
 
 
+def check_local(src: SourceConfig, where: str | None) -> None:
+    """The checks of ``load_local`` that read no file: the path exists and holds documents."""
+    _checked_root(src, field_label(where, "path", "local"))
+
+
 def load_local(src: SourceConfig, where: str | None) -> tuple[list[Document], dict[str, Any]]:
     """Every document of a ``local`` source, and its provenance."""
     root, files, shown = _checked_root(src, field_label(where, "path", "local"))

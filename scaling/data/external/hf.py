@@ -191,9 +191,10 @@ def _download(
     return docs
 
 
-def _load_hf_hub(
-    src: SourceConfig, cache_dir: str | None, parts: list[Any], shown: str, where: str | None
-) -> tuple[list[Document], dict[str, Any]]:
+def _hub_cache(
+    src: SourceConfig, cache_dir: str | None, where: str | None
+) -> tuple[dict[str, Any], Path]:
+    """The cache key of a hub source and the file its documents are cached in."""
     if not src.max_documents:
         raise UserError(
             f"{field_label(where, 'max_documents', 'hf')}: is required for a hub dataset "
@@ -209,7 +210,30 @@ def _load_hf_hub(
         # only when pinned: the cache files of unpinned sources keep their names
         **({"revision": src.revision} if src.revision is not None else {}),
     }
-    path = cache_root(cache_dir) / f"hf-{key_hash(key)}.jsonl.gz"
+    return key, cache_root(cache_dir) / f"hf-{key_hash(key)}.jsonl.gz"
+
+
+def check_hf(src: SourceConfig, cache_dir: str | None, where: str | None) -> None:
+    """The checks of ``load_hf`` that need no download: a dataset is named, and a hub id is
+    either cached or the hub is reachable."""
+    label = field_label(where, "dataset", "hf")
+    if not src.dataset:
+        raise UserError(f"{label}: is required for kind=hf (a hub id or a save_to_disk folder)")
+    parse_text_field(src.text_field, field_label(where, "text_field", "hf"))
+    if Path(src.dataset).expanduser().exists():
+        return
+    _, path = _hub_cache(src, cache_dir, where)
+    reason = None if path.exists() else hub_unreachable_reason()
+    if reason is not None:
+        shown = f"{label}={src.dataset!r}"
+        hint = "use a local copy (kind=local or a save_to_disk path)"
+        raise UserError(offline_message(shown, reason, hint))
+
+
+def _load_hf_hub(
+    src: SourceConfig, cache_dir: str | None, parts: list[Any], shown: str, where: str | None
+) -> tuple[list[Document], dict[str, Any]]:
+    key, path = _hub_cache(src, cache_dir, where)
     side = path.with_name(path.name.replace(".jsonl.gz", ".provenance.json"))
     built: dict[str, Any] = {}
     if not path.exists():
