@@ -79,7 +79,11 @@ class PackLauncher(Launcher):
             jobs.append(pack.Job(idx, list(overrides), run))
         packs = pack.form_packs(jobs, pack.workers(self.n_jobs))
         print(f"[scaling] {len(job_overrides)} runs: {pack.describe(packs)}", file=sys.stderr)
-        records = pack.run_packs(packs, self.n_jobs)
+        try:
+            records = pack.run_packs(packs, self.n_jobs)
+        except KeyboardInterrupt:  # Ctrl-C: one line, not joblib's traceback (exit 130)
+            print(pack.interrupted_line(jobs, sys.argv[1:]), file=sys.stderr)
+            raise SystemExit(130) from None
         objectives = {job.index: job.run.runtime.objective for job in jobs}
         return [
             self._job_return(configs[i], ov, objective_value(records.get(i), objectives.get(i, "")))

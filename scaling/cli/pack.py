@@ -165,6 +165,37 @@ def run_packs(packs: list[list[Job]], n_jobs: int) -> dict[int, dict[str, Any] |
     return out
 
 
+def resume_command(argv: Sequence[str]) -> str:
+    """The command line that relaunches this sweep (it skips done runs, resumes the rest)."""
+    import shlex
+
+    return "scaling-train " + " ".join(shlex.quote(a) for a in argv)
+
+
+def interrupted_line(jobs: Sequence[Job], argv: Sequence[str]) -> str:
+    """One line for a sweep stopped by Ctrl-C: what finished, what was interrupted (and resumes
+    from its checkpoint), what never started, and the command that resumes it."""
+    from scaling.runs import identity, layout, state
+
+    counts: dict[str, int] = {}
+    for job in jobs:
+        run_dir = Path(job.run.runtime.out_dir) / identity.run_id(job.run.to_dict())
+        now = state.run_state(run_dir)
+        key = "interrupted" if now == "running" else now  # a worker still shutting down
+        counts[key] = counts.get(key, 0) + 1
+        if key == "interrupted" and (run_dir / layout.CHECKPOINT).exists():
+            counts["resumable"] = counts.get("resumable", 0) + 1
+    parts = [f"{counts.get('done', 0)} of {len(jobs)} runs done"]
+    if counts.get("interrupted"):
+        n, ck = counts["interrupted"], counts.get("resumable", 0)
+        parts.append(f"{n} interrupted ({ck} resume from a checkpoint, {n - ck} start over)")
+    if counts.get("pending"):
+        parts.append(f"{counts['pending']} not started")
+    if counts.get("failed"):
+        parts.append(f"{counts['failed']} failed")
+    return f"interrupted: {', '.join(parts)}; resume with: {resume_command(argv)}"
+
+
 def describe(packs: list[list[Job]]) -> str:
     trained = [p for p in packs if len(p) > 1]
     runs = sum(len(p) for p in trained)

@@ -116,7 +116,17 @@ def main() -> None:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    hydra.main(version_base="1.3", config_path=path, config_name="train")(_task)()
+    try:
+        hydra.main(version_base="1.3", config_path=path, config_name="train")(_task)()
+    except KeyboardInterrupt:  # Ctrl-C outside a sweep's launcher (a single run): one line
+        from scaling.cli.pack import resume_command
+
+        print(
+            f"interrupted; a run resumes from its last checkpoint with: "
+            f"{resume_command(sys.argv[1:])}",
+            file=sys.stderr,
+        )
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -83,6 +83,7 @@ class RecordHooks:
         self.steps = 0
         self.checkpoint_seconds = 0.0
         self.checkpoints = 0
+        self.checkpoint_step: int | None = None  # the step of the last checkpoint written
 
     def status(self, state: str, **extra: Any) -> None:
         st = {
@@ -92,6 +93,7 @@ class RecordHooks:
             "pid": os.getpid(),
             "updated": time.time(),
             "labels": labels(self.run),
+            "checkpoint_step": self.checkpoint_step,  # where a relaunch resumes (status)
             **extra,
         }
         io.atomic_write_json(self.dir / layout.STATUS, st)
@@ -105,9 +107,13 @@ class RecordHooks:
         self.last_checkpoint = time.perf_counter()
         self.checkpoint_seconds += self.last_checkpoint - t0
         self.checkpoints += 1
+        self.checkpoint_step = int(trainer.step)
+        eta = self.progress.eta_seconds(self.checkpoint_step) if self.progress else None
+        self.status("running", step=self.checkpoint_step, steps=self.steps, eta_seconds=eta)
 
     def on_start(self, info: dict[str, Any]) -> None:
         self.steps = info["steps"]
+        self.checkpoint_step = info["resumed_at"] or self.checkpoint_step  # resumed: its file
         self.progress = Progress(
             self.rid, self.run.runtime.progress, info["steps"], info["resumed_at"]
         )

@@ -35,6 +35,17 @@ def run_state(run_dir: Path) -> str:
 STATES = ("done", "running", "interrupted", "failed", "pending", "skipped")
 
 
+def _progress_step(run_dir: Path, st: dict[str, Any], now: str) -> int | None:
+    """The step a run stands at: for an interrupted run, the step its relaunch resumes from
+    (its last checkpoint's, 0 without one), not the last step it reported before the kill."""
+    if now != "interrupted":
+        return st.get("step")
+    if not (run_dir / layout.CHECKPOINT).exists():
+        return 0
+    ck = st.get("checkpoint_step")
+    return ck if ck is not None else st.get("step")
+
+
 def scan(sweep_dir: Path) -> list[dict[str, Any]]:
     """One row per run directory under ``sweep_dir``: id, labels, state, progress, ETA, reason."""
     rows = []
@@ -48,14 +59,15 @@ def scan(sweep_dir: Path) -> list[dict[str, Any]]:
         labels = (
             res and {k: res.get(k) for k in ("sweep", "data_type", "model", "budget_flops", "seed")}
         ) or st.get("labels", {})
+        now = run_state(run_dir)
         rows.append(
             {
                 "run_id": run_dir.name,
                 **labels,
-                "state": run_state(run_dir),
-                "step": (res or {}).get("steps", st.get("step")),
+                "state": now,
+                "step": (res or {}).get("steps", _progress_step(run_dir, st, now)),
                 "steps": (res or {}).get("steps", st.get("steps")),
-                "eta_seconds": st.get("eta_seconds") if st.get("state") == "running" else None,
+                "eta_seconds": st.get("eta_seconds") if now == "running" else None,
                 "wall_seconds": (res or {}).get("wall_seconds"),
                 "reason": st.get("reason"),
                 "updated": st.get("updated"),
