@@ -219,8 +219,9 @@ def _publish(c: _Claimed, outcome: Any) -> Record | None:
             _release(c)
             _roll_back(c)
             raise outcome
-        if isinstance(outcome, Diverged):
-            c.hooks.status("failed", reason=f"diverged: {outcome}")
+        if isinstance(outcome, Diverged):  # NaN, inf or exploding loss: its step in status
+            step = getattr(c.trainer, "step", None)
+            c.hooks.status("failed", reason=f"diverged: {outcome}", step=step, steps=c.hooks.steps)
             c.log.error(f"[{c.rid}] failed: diverged: {outcome}")
             return None
         if isinstance(outcome, BaseException):
