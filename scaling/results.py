@@ -21,6 +21,7 @@ from scaling.analysis.pipeline import fit_sweep
 from scaling.analysis.process import process_contrasts
 from scaling.analysis.results import accuracy_columns, load, load_curves, result_files
 from scaling.analysis.tables import fit_frame
+from scaling.core.errors import UserError
 
 __all__ = [
     "accuracy_columns",
@@ -39,6 +40,12 @@ def reproduce(name: str, data: str | Path, bootstrap: int | None = None, seed: i
     (ours with a 95% interval beside the published number and its source), ``.figure``,
     ``.caption``; as ``scaling reproduce NAME --data DATA`` makes it, without writing files."""
     from scaling.analysis import reproduce as rp
+    from scaling.analysis.tables import check_published
 
+    if name == "all":
+        raise UserError(
+            f"name 'all': reproduce() makes one reproduction; give one of "
+            f"{', '.join(rp.names())} (`scaling reproduce all` runs them all)"
+        )
     (spec,) = rp.resolve(name)
-    return rp.prepare(spec, data).run(bootstrap=bootstrap, seed=seed)
+    return check_published(rp.prepare(spec, data)).run(bootstrap=bootstrap, seed=seed)

@@ -40,7 +40,8 @@ CURVE_LEADING = (*CURVE_LABELS, "kind", "step", "tokens", "flops", "loss")
 def export_tables(sweep_dir: str | os.PathLike) -> dict[str, Path]:
     """Write runs.parquet, runs.csv and curves.parquet into ``sweep_dir``; {file name: path}.
 
-    Raises ``UserError`` when ``sweep_dir`` is not a directory or holds no finished run.
+    Raises ``UserError`` when ``sweep_dir`` is not a directory, holds no finished run or a
+    damaged record (then nothing is written).
     """
     root = Path(sweep_dir)
     if not root.is_dir():
@@ -51,10 +52,11 @@ def export_tables(sweep_dir: str | os.PathLike) -> dict[str, Path]:
             f"{root}: no finished runs (result.json) below this directory; "
             "pass the sweep directory that scaling-train wrote"
         )
+    curves = curves_table(root)  # every record read before any table is written
     paths = {name: root / name for name in TABLES}
     write_parquet(runs, paths[RUNS_PARQUET])
     write_csv(runs, paths[RUNS_CSV])
-    write_parquet(curves_table(root), paths[CURVES_PARQUET])
+    write_parquet(curves, paths[CURVES_PARQUET])
     return paths
 
 

@@ -19,6 +19,7 @@ from scaling.analysis import results
 from scaling.core import io
 from scaling.core.errors import UserError
 from scaling.core.log import get_logger
+from scaling.core.validate import whole_number
 
 log = get_logger(__name__)
 
@@ -55,6 +56,30 @@ def replicate_options(g: pd.DataFrame) -> dict[str, Any]:
     return {"huber_delta": max(1e-3, HUBER_TUNING * nf.value), "clusters": clusters}
 
 
+# the columns of results.load's frame that fit_sweep reads
+SWEEP_COLUMNS = ("data_type", "budget_flops", "flops", "params", "tokens", "loss")
+
+
+def check_sweep_frame(df: Any, bootstrap: Any) -> None:
+    """``UserError`` unless ``df`` is a non-empty frame of runs with the ``SWEEP_COLUMNS``
+    (what ``results.load`` gives) and ``bootstrap`` a whole number >= 0."""
+    whole_number(bootstrap, "bootstrap")
+    if not isinstance(df, pd.DataFrame):
+        raise UserError(
+            f"fit_sweep: expected the DataFrame of scaling.results.load(path), got "
+            f"{type(df).__name__}"
+        )
+    if df.empty:
+        raise UserError("no finished runs to fit (result.json files); run the sweep first")
+    missing = [c for c in SWEEP_COLUMNS if c not in df.columns]
+    if missing:
+        raise UserError(
+            f"fit_sweep: the frame has no {missing[0]!r} column; it needs "
+            f"{', '.join(SWEEP_COLUMNS)} (as scaling.results.load gives them); columns "
+            f"present: {', '.join(map(repr, df.columns))}"
+        )
+
+
 def fit_sweep(
     df: pd.DataFrame, *, bootstrap: int = 200, seed: int = 0, n_starts: int | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -66,8 +91,7 @@ def fit_sweep(
     """
     from scaling import fit
 
-    if df.empty:
-        raise UserError("no finished runs to fit (result.json files); run the sweep first")
+    check_sweep_frame(df, bootstrap)
     out: dict[str, dict[str, Any]] = {}
     for data_type, g in df.groupby("data_type", sort=True):
         g = g[np.isfinite(g["loss"].astype(float))]
@@ -162,7 +186,9 @@ def analyze_sweep(
 
     root = Path(path)
     if not root.is_dir():
-        raise UserError(f"{path}: not a directory; pass a sweep directory such as runs/quickstart")
+        what = "not a directory" if root.exists() else "no such directory"
+        raise UserError(f"{path}: {what}; pass a sweep directory such as runs/quickstart")
+    whole_number(bootstrap, "bootstrap")
     options = {"bootstrap": bootstrap, "unique_tokens": unique_tokens, "budget": budget}
     digest = analysis_digest(root, "analysis", {**options, "costs": _costs_key(costs)})
     hit = None if refit else cache.lookup(root, "analysis", digest)

@@ -35,6 +35,7 @@ from scaling.analysis.plot_style import (
     legend_outside,
     nothing_drawn,
 )
+from scaling.core.validate import output_directory
 from scaling.fit.allocation import compute_optimal, flop_model, frontier_loss
 
 
@@ -326,6 +327,7 @@ def save_all(
 ) -> list[Path]:
     """Write every figure the data supports as PNG and PDF; returns the PNG paths."""
     out = Path(out_dir)
+    output_directory(out, "the figures (scaling plot --out DIR)")
     out.mkdir(parents=True, exist_ok=True)
     made = {name: fn(df, fits) for name, fn in FIGURES.items()}
     made["learning_curves"] = learning_curves(curves) if curves is not None else None

@@ -10,6 +10,8 @@ import pandas as pd
 
 from scaling.analysis.estimate import Undetermined
 from scaling.analysis.gates import parametric_gate
+from scaling.core.costs import CostModel
+from scaling.core.errors import UserError
 from scaling.fit.allocation import flop_model
 
 
@@ -29,8 +31,15 @@ def seconds_per_token(df: pd.DataFrame, data_type: str, costs: Any) -> tuple[flo
 def levers_entry(
     df: pd.DataFrame, dt: str, par: Any, e: dict[str, Any], costs: Any, budget: float | None
 ) -> dict[str, Any]:
-    """Compute versus data for one data type, or the reason it cannot be priced."""
+    """Compute versus data for one data type, or the reason it cannot be priced. ``costs`` is
+    a ``core.costs.CostModel`` (``load_costs(None)`` for the defaults)."""
     from scaling.analysis.levers import levers
+
+    if not isinstance(costs, CostModel):
+        raise UserError(
+            f"costs: expected a scaling.core.costs.CostModel (load_costs(path), or CostModel() "
+            f"for the default prices), got {type(costs).__name__}"
+        )
 
     gate = parametric_gate(par)
     if not gate.usable:

@@ -30,6 +30,7 @@ import pandas as pd
 from scaling.analysis.estimate import Estimate, Result, Undetermined
 from scaling.analysis.exchange import accuracy_estimate, wilson
 from scaling.analysis.rates import process_pairs
+from scaling.core.errors import UserError
 
 __all__ = ["ProcessPoint", "newcombe", "pooled_accuracy", "process_contrasts"]
 
@@ -116,10 +117,33 @@ def _points(pooled: pd.DataFrame, outputs: str, trace: str) -> list[ProcessPoint
     return points
 
 
+# what the contrasts read of each run (besides its acc_<task> and task_n_<task> columns)
+RUN_COLUMNS = ("data_type", "budget_flops", "model", "flops", "params")
+
+
+def _check_runs(df: Any) -> None:
+    """``UserError`` unless ``df`` is the frame of ``scaling.results.load`` with the columns
+    the contrasts read (a frame of one rendering only has no pair, and gives none)."""
+    if not isinstance(df, pd.DataFrame):
+        raise UserError(
+            f"process_contrasts: expected the DataFrame of scaling.results.load(path), got "
+            f"{type(df).__name__}"
+        )
+    if "data_form" not in df or "data_problems" not in df:
+        return
+    missing = [c for c in RUN_COLUMNS if c not in df.columns]
+    if missing:
+        raise UserError(
+            f"process_contrasts: the frame has no {missing[0]!r} column; it needs "
+            f"{', '.join(RUN_COLUMNS)} (as scaling.results.load gives them)"
+        )
+
+
 def process_contrasts(df: pd.DataFrame) -> list[dict[str, Any]]:
     """For every process-vs-output pair and every verified task both arms were scored on: the
     per-budget comparison (``ProcessPoint``), the per-size pooled table, and the headline at the
     largest budget both arms reached (or why there is none)."""
+    _check_runs(df)
     out = []
     for outputs, trace in process_pairs(df):
         pair = df[df.data_type.isin([outputs, trace])]

@@ -33,6 +33,11 @@ MIN_POINTS = {"chinchilla": 5, "data_constrained": 2, "isoflop": 6, "accuracy": 
 
 def _read(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
+    if path.is_file() and path.stat().st_size == 0:
+        raise UserError(
+            f"{path}: an empty file; a table has a header row (e.g. params,tokens,loss) and one "
+            "row per run"
+        )
     try:
         if suffix in (".csv", ".txt"):
             return pd.read_csv(path)
@@ -70,10 +75,57 @@ def validate_columns(
             where = f"{path}: " if path is not None else ""
             raise UserError(
                 f"{where}column '{c}': values must be finite numbers > 0; {_line_hint(path, i)} "
-                f"has {out[c].iloc[i]!r}"
+                f"{_cell_text(out[c].iloc[i])}; fix or drop that row"
             )
         out[c] = v
     return out
+
+
+def _cell_text(value: Any) -> str:
+    """How a bad cell reads in an error: 'is empty or not a number' for NaN (pandas reads an
+    empty cell, "n/a" or "NA" as NaN), else 'has <value>'."""
+    if isinstance(value, float | np.floating) and math.isnan(value):
+        return "is empty or not a number"
+    return f"has {value.item() if isinstance(value, np.generic) else value!r}"
+
+
+def check_numeric_columns(df: pd.DataFrame, columns: Sequence[str], path: Path) -> None:
+    """``UserError`` naming the file, column and row when a column of ``columns`` that holds
+    numbers (most of its cells parse as one) has a cell that is empty, text or not finite."""
+    for c in columns:
+        if c not in df.columns or len(df) == 0:
+            continue
+        v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(v)
+        if bad.any() and bad.mean() < 0.5:
+            i = int(np.flatnonzero(bad)[0])
+            raise UserError(
+                f"{path}: column '{c}': values must be finite numbers; {_line_hint(path, i)} "
+                f"{_cell_text(df[c].iloc[i])}; use the published table as it is distributed"
+            )
+
+
+def check_published(prepared: Any) -> Any:
+    """A prepared reproduction (``analysis.reproduce.prepare``) with every numeric column of
+    its tables checked (``check_numeric_columns``), so that a damaged table stops before the
+    run, naming the file, column and row; returns it."""
+    for table, path in zip(prepared.spec.tables, prepared.paths, strict=True):
+        check_numeric_columns(prepared.frames[table.file], table.columns, path)
+    return prepared
+
+
+def check_duplicates(df: pd.DataFrame, path: Path) -> None:
+    """``UserError`` when two rows of the table are identical in every column: a run listed
+    twice (a table pasted twice, say) would count twice in every fit and interval."""
+    dup = df.duplicated(keep=False)
+    if not dup.any():
+        return
+    first, second = (int(i) for i in np.flatnonzero(dup.to_numpy())[:2])
+    raise UserError(
+        f"{path}: {_line_hint(path, first)} and {_line_hint(path, second)} are identical; a "
+        "table lists each run once: drop the duplicate (pandas: df.drop_duplicates()) or add "
+        "a column telling them apart (e.g. seed)"
+    )
 
 
 def read_table(
@@ -120,6 +172,7 @@ def read_table(
                 f"rename one with --map {c}=\"<your column>\" (mapping={{'{c}': ...}} in Python)"
             )
     df = validate_columns(df, NUMERIC, path=p)
+    check_duplicates(df, p)
     df.attrs["derived"] = derived
     df.attrs["source"] = str(p)
     return df
@@ -198,6 +251,11 @@ def fit_frame(
     run, flops, loss, params, tokens). Keyword arguments go to the fit function, e.g.
     ``bootstrap=200`` or ``holdout="largest"``. Returns {group: result}.
     """
+    if not isinstance(df, pd.DataFrame):
+        raise UserError(
+            f"fit_frame: expected a DataFrame of runs, got {type(df).__name__}; read a table "
+            "with scaling.analysis.tables.read_table(path) or a sweep with scaling.results.load"
+        )
     if law not in LAWS:
         raise UserError(f"law: allowed values are {list(LAWS)}, got {law!r}")
     if by is not None and by not in df.columns:

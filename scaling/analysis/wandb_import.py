@@ -342,7 +342,10 @@ def log_payloads(log: Path) -> Iterator[bytes]:
     data = log.read_bytes()
     header = struct.unpack_from("<4sHB", data[:HEADER_BYTES].ljust(HEADER_BYTES, b"\0"))
     if header != (LOG_IDENT, LOG_MAGIC, LOG_VERSION):
-        raise UserError(f"{log}: not a wandb transaction log (or one of an unknown version)")
+        raise UserError(
+            f"{log}: not a wandb transaction log (or one of an unknown version); move it out "
+            "of the directory, or import the runs from the wandb server (entity/project)"
+        )
     pos, parts = HEADER_BYTES, []
     while pos + HEADER_BYTES <= len(data):
         room = BLOCK_BYTES - pos % BLOCK_BYTES

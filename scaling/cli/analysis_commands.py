@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,17 +54,66 @@ def _laws_for(df: Any, law: str, kind: str) -> list[str]:
     return laws
 
 
-def cmd_fit(args: argparse.Namespace) -> int:
-    from scaling.analysis import tables
+def _check_output(path: str | None, option: str) -> None:
+    """An output file the command can write at the end: not a directory, in one that exists."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{option} {path}: a directory; give a file name, e.g. {p / 'fit.json'}")
+    if not p.parent.is_dir():
+        raise UserError(
+            f"{option} {path}: no such directory {p.parent}; create it or write elsewhere"
+        )
+
+
+def _named(option: str, check: Any, value: str) -> Any:
+    """``check(value)``, its ``UserError`` prefixed with the option that gave the value."""
+    try:
+        return check(value)
+    except UserError as exc:
+        raise UserError(f"{option}: {exc}") from None
+
+
+def _check_fit_options(args: argparse.Namespace) -> Any:
+    """Every option checked before a table is read or a law fitted; the law ``--compare`` names
+    (None without it)."""
+    from scaling.fit.constrained import resolve_base
+    from scaling.fit.lawfile import load_law
 
     if args.bootstrap < 0:
         raise UserError(f"--bootstrap={args.bootstrap}: must be >= 0 (e.g. --bootstrap 200)")
+    _check_output(args.json, "--json")
+    if args.base:
+        _named("--base", resolve_base, args.base)
+    if not args.compare:
+        return None
+    published = _named("--compare", load_law, args.compare)
+    if args.bootstrap < 20:
+        raise UserError(
+            "--compare needs --bootstrap 20 or more (the chi-square uses its covariance)"
+        )
+    return published
 
+
+def _group_column(df: Any, by: str | None) -> str | None:
+    """The column ``--by`` groups by: data_type when present by default; a named column that
+    the table lacks is an error (a misspelt --by must not fit every row as one group)."""
+    if by is None:
+        return "data_type" if "data_type" in df.columns else None
+    if by not in df.columns:
+        present = ", ".join(repr(c) for c in df.columns)
+        raise UserError(
+            f"--by {by!r}: no such column; columns present: {present}; pass one of them, or "
+            "leave --by out to fit each data_type (all rows together without one)"
+        )
+    return by
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    published = _check_fit_options(args)
     df, kind = load_frame(args.path, _mapping(args.map))
-    for column, how in (df.attrs.get("derived") or {}).items():
-        print(f"note: {column} is not in the table; derived as {how}", file=sys.stderr)
-    by = args.by if args.by in df.columns else None
-    out: dict[str, Any] = {}
+    by = _group_column(df, args.by)
     laws = _laws_for(df, args.law, kind)
     if args.compare and "chinchilla" not in laws:
         raise UserError(
@@ -71,44 +121,76 @@ def cmd_fit(args: argparse.Namespace) -> int:
         )
     if args.base and "data_constrained" not in laws:
         raise UserError("--base is the data_constrained law's base: use --law data_constrained")
-    for law in laws:
-        kw: dict[str, Any] = {}
-        if law in ("isoflop", "chinchilla", "data_constrained"):
-            kw["bootstrap"] = args.bootstrap
-            if args.holdout:
-                kw["holdout"] = args.holdout
-        if law == "isoflop" and args.method:
-            kw["method"] = args.method
-        if law == "data_constrained" and args.base:
-            kw["base"] = args.base
-        frame = df
-        if law == "accuracy":
-            kw["column"] = _accuracy_column(df, args.column)
-        if law == "envelope" and kind == "sweep":
-            frame = _sweep_curves(args.path)
-        results, errors = _fit_groups(frame, law, by, kw, strict=len(laws) == 1 and kind == "table")
-        print(f"\n== {law} ({kind}: {args.path}) ==")
-        if results:
-            print(tables.format_table(results))
-        for name, why in errors.items():
-            print(f"{name}: not fitted: {why}")
-        for line in _gate_lines(law, results):
-            print(line)
-        failed = {k: {"error": v} for k, v in errors.items()}
-        out[law] = {**tables.results_to_dict(results), **failed}
-        if law == "isoflop" and kind == "sweep":
-            table = convention_sensitivity(df, by, kw.get("method"), args.bootstrap)
-            print("\n== isoflop exponents under each recorded FLOP convention ==")
-            print(format_sensitivity(table))
-            out["isoflop_by_convention"] = table
-        if law == "chinchilla" and args.compare:
-            out["compare"] = _compare(frame, by, results, args)
+    job = _FitJob(args, df, kind, by, laws, published)
+    failures = [why for law in laws if (why := _fit_law(job, law)) is not None]
+    if len(failures) == len(laws):
+        raise UserError(f"{args.path}: no law could be fitted ({'; '.join(failures)})")
+    for column, how in (df.attrs.get("derived") or {}).items():
+        print(f"note: {column} is not in the table; derived as {how}", file=sys.stderr)
+    print("\n".join(job.lines))
     if args.json:
         from scaling.analysis.pipeline import write_json
 
-        write_json(Path(args.json), out)
+        write_json(Path(args.json), job.out)
         print(f"\nwrote {args.json}", file=sys.stderr)
     return 0
+
+
+def _fit_kw(law: str, df: Any, args: argparse.Namespace) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    if law in ("isoflop", "chinchilla", "data_constrained"):
+        kw["bootstrap"] = args.bootstrap
+        if args.holdout:
+            kw["holdout"] = args.holdout
+    if law == "isoflop" and args.method:
+        kw["method"] = args.method
+    if law == "data_constrained" and args.base:
+        kw["base"] = args.base
+    if law == "accuracy":
+        kw["column"] = _accuracy_column(df, args.column)
+    return kw
+
+
+@dataclass
+class _FitJob:
+    """One ``scaling fit``: its options and table, and the text and JSON it builds; nothing is
+    printed or written until every law has run."""
+
+    args: argparse.Namespace
+    df: Any
+    kind: str
+    by: str | None
+    laws: list[str]
+    published: Any
+    lines: list[str] = field(default_factory=list)
+    out: dict[str, Any] = field(default_factory=dict)
+
+
+def _fit_law(job: _FitJob, law: str) -> str | None:
+    """Fit ``law`` per group into ``job``'s text and JSON; None when a group was fitted, else
+    the first group's reason."""
+    from scaling.analysis import tables
+
+    args, df, by = job.args, job.df, job.by
+    kw = _fit_kw(law, df, args)
+    frame = _sweep_curves(args.path) if law == "envelope" and job.kind == "sweep" else df
+    strict = len(job.laws) == 1 and job.kind == "table"
+    results, errors = _fit_groups(frame, law, by, kw, strict=strict)
+    job.lines.append(f"\n== {law} ({job.kind}: {args.path}) ==")
+    if results:
+        job.lines.append(tables.format_table(results))
+    job.lines += [f"{name}: not fitted: {why}" for name, why in errors.items()]
+    job.lines += _gate_lines(law, results)
+    failed = {k: {"error": v} for k, v in errors.items()}
+    job.out[law] = {**tables.results_to_dict(results), **failed}
+    if law == "isoflop" and job.kind == "sweep":
+        table = convention_sensitivity(df, by, kw.get("method"), args.bootstrap)
+        job.lines.append("\n== isoflop exponents under each recorded FLOP convention ==")
+        job.lines.append(format_sensitivity(table))
+        job.out["isoflop_by_convention"] = table
+    if law == "chinchilla" and job.published is not None:
+        job.out["compare"] = _compare(frame, by, job.published, args, job.lines)
+    return None if results else next(iter(errors.values()), f"{law}: not fitted")
 
 
 def _gate_lines(law: str, results: dict[str, Any]) -> list[str]:
@@ -153,17 +235,13 @@ def _fit_groups(
     return results, errors
 
 
-def _compare(df: Any, by: str | None, results: dict[str, Any], args: argparse.Namespace) -> Any:
+def _compare(
+    df: Any, by: str | None, published: Any, args: argparse.Namespace, lines: list[str]
+) -> Any:
     """Epoch's comparison of a published law with each group's data (Besiroglu et al. 2024 §3):
     the likelihood-ratio test and the chi-square against the refit's bootstrap covariance."""
     from scaling.fit.compare import compare_published, format_comparison
-    from scaling.fit.lawfile import load_law
 
-    published = load_law(args.compare)
-    if args.bootstrap < 20:
-        raise UserError(
-            "--compare needs --bootstrap 20 or more (the chi-square uses its covariance)"
-        )
     groups = [("all", df)] if by is None else [(str(k), g) for k, g in df.groupby(by, sort=True)]
     out = {}
     for name, g in groups:
@@ -175,8 +253,8 @@ def _compare(df: Any, by: str | None, results: dict[str, Any], args: argparse.Na
             name=str(args.compare),
             bootstrap=args.bootstrap,
         )
-        print(f"\n== compare {args.compare} with {name} ==")
-        print(format_comparison(res))
+        lines.append(f"\n== compare {args.compare} with {name} ==")
+        lines.append(format_comparison(res))
         out[name] = res.to_dict()
     return out
 
@@ -279,7 +357,9 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
         help='rename a column, e.g. --map params="Model Size" (repeatable)',
     )
     p.add_argument(
-        "--by", default="data_type", help="fit each group of this column (default data_type)"
+        "--by",
+        default=None,
+        help="fit each group of this column (default: data_type, when the table has one)",
     )
     p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for intervals")
     p.add_argument(

@@ -24,6 +24,14 @@ def _compose(overrides: list[str], hydra_config: bool = False) -> Any:
         return compose("train", overrides=overrides, return_hydra_config=hydra_config)
 
 
+def _base() -> Any | None:
+    """The default config, for suggesting field names in an error (None if it cannot load)."""
+    try:
+        return _compose([])
+    except Exception:  # noqa: BLE001 - only for suggestions
+        return None
+
+
 def job_overrides(overrides: list[str]) -> tuple[list[list[str]], dict[str, Any]]:
     """The override list of every job, and the launcher config, of a command line."""
     register_schema()
@@ -34,7 +42,9 @@ def job_overrides(overrides: list[str]) -> tuple[list[list[str]], dict[str, Any]
         fixed = [o.input_line for o in given if not o.is_sweep_override()]
         cfg = _compose(fixed, hydra_config=True)
     except Exception as exc:  # noqa: BLE001 - Hydra's parse/compose errors are user errors
-        raise UserError(str(exc).splitlines()[0]) from None
+        from scaling.cli.hydra_errors import one_line
+
+        raise UserError(one_line(exc, _base())) from None
     if "optuna" in str(OmegaConf.select(cfg, "hydra.sweeper._target_") or "").lower():
         n = OmegaConf.select(cfg, "hydra.sweeper.n_trials")
         raise UserError(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scaling.core.errors import UserError
+from scaling.core.validate import output_directory
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,6 +36,8 @@ def cmd_import_wandb(args: argparse.Namespace) -> int:
     from scaling.analysis import wandb_import
 
     source = str(args.source)
+    if args.out:
+        output_directory(args.out, "the tables", "--out")
     if is_directory_argument(source):
         root = Path(source).expanduser()
         runs, curves = wandb_import.import_offline(root)
@@ -49,8 +52,7 @@ def cmd_import_wandb(args: argparse.Namespace) -> int:
             "once it finishes; unfinished runs and runs logged before that are left out)"
         )
     out = Path(args.out) if args.out else DEFAULT_OUT / name
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: a file, not a directory; pass a directory for the tables")
+    output_directory(out, "the tables", "--out")
     write_tables(out, *wandb_import.export_frames(runs, curves))
     print(f"imported {len(runs)} runs ({len(curves)} curve rows) from {what} into {out}")
     return 0

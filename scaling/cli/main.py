@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from scaling.core.errors import UserError
 
@@ -17,7 +17,8 @@ from scaling.core.errors import UserError
 def _sweep_dir(path: str) -> Path:
     p = Path(path)
     if not p.is_dir():
-        raise UserError(f"{path}: not a directory; pass a sweep directory such as runs/quickstart")
+        what = "not a directory" if p.exists() else "no such directory"
+        raise UserError(f"{path}: {what}; pass a sweep directory such as runs/quickstart")
     return p
 
 
@@ -102,11 +103,29 @@ def _status_table(rows: list[dict[str, Any]]) -> str:
     return tables.format_table(rows, cols)
 
 
+def _damaged_records(root: Path) -> list[str]:
+    """One line per run record (result.json, status.json) of the sweep that does not parse:
+    ``scaling status`` lists such a run from its other files and says which file is damaged."""
+    from scaling.analysis.results import read_object
+    from scaling.runs import layout
+
+    out = []
+    for run_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for name in (layout.RESULT, layout.STATUS):
+            try:
+                read_object(run_dir / name)
+            except UserError as exc:
+                out.append(str(exc))
+    return out
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from scaling.cli import tables
     from scaling.runs import state
 
     root = _sweep_dir(args.sweep_dir)
+    for line in _damaged_records(root):
+        print(f"warning: {line}", file=sys.stderr)
     rows = state.scan(root)
     pending, overrides = _grid_rows(root, {r["run_id"] for r in rows})
     rows += pending
@@ -130,8 +149,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return print_plan(list(args.overrides), calibrate=not args.no_calibrate)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's parser with its errors in one line (``error: ...; see scaling fit --help``,
+    exit status 2) instead of the usage block; subparsers inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        message = message.removeprefix("argument ").replace("\n", " ")
+        self.exit(2, f"error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="scaling", description=__doc__.splitlines()[0])
+    ap = OneLineParser(prog="scaling", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("status", help="done / running / interrupted / failed / pending, with ETA")
     p.add_argument("sweep_dir")
@@ -163,11 +191,24 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The parsed arguments; an unknown option is reported by its subcommand's parser, so the
+    line points at that subcommand's --help."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        subs.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     from scaling.core.log import configure_console
 
     configure_console()
-    args = build_parser().parse_args(argv)
+    try:
+        args = parse(build_parser(), argv)
+    except SystemExit as exc:  # --help (0) or a bad option (2, its line already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return int(args.func(args) or 0)
     except UserError as exc:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scaling.core import faults
 from scaling.core.config import RunConfig
 from scaling.core.errors import UserError
 
@@ -125,6 +126,7 @@ def run_pack(runs: list[RunConfig]) -> list[dict[str, Any] | None]:
     from scaling.runs.runner import execute, execute_pack
 
     configure_console()  # a worker process starts with no logging configured
+    faults.point("launcher.pack.start")
     try:
         return execute_pack(runs)
     except UserError:

@@ -16,12 +16,14 @@ import sys
 from pathlib import Path
 
 from scaling.core.errors import UserError
+from scaling.core.validate import output_directory
 
 DEFAULT_OUT = "reproductions"
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from scaling.analysis import reproduce
+    from scaling.analysis.tables import check_published
 
     specs = reproduce.resolve(args.name)
     if args.data is None and len(specs) > 1:
@@ -32,7 +34,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         )
     if args.bootstrap is not None:
         reproduce.check_bootstrap(args.bootstrap)
-    prepared = [reproduce.prepare(s, args.data) for s in specs]
+    output_directory(args.out, f"the figures and numbers (default {DEFAULT_OUT}/)", "--out")
+    prepared = [check_published(reproduce.prepare(s, args.data)) for s in specs]
     done = []
     for p in prepared:
         b = p.spec.default_bootstrap if args.bootstrap is None else args.bootstrap

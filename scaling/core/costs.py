@@ -45,7 +45,10 @@ class CostModel:
             ):
                 raise UserError(f"costs.{f.name}={v!r}: must be a number >= 0")
         if self.accelerator_flops_per_second <= 0:
-            raise UserError("costs.accelerator_flops_per_second: must be > 0")
+            raise UserError(
+                f"costs.accelerator_flops_per_second={self.accelerator_flops_per_second!r}: "
+                "must be > 0 (the sustained FLOP/s of one accelerator, e.g. 3.5e14)"
+            )
 
     @property
     def dollars_per_flop(self) -> float:
@@ -65,17 +68,38 @@ class CostModel:
         return asdict(self)
 
 
-def load_costs(path: str | Path | None) -> CostModel:
-    """The cost model of a JSON file (unknown keys are an error naming them), or the defaults."""
-    if path is None:
-        return CostModel()
+# the prices a cost file must set (expert_seconds_per_token may be left out: null, the runs'
+# recorded expert time is used)
+PRICES = (
+    "accelerator_dollars_per_hour",
+    "accelerator_flops_per_second",
+    "expert_dollars_per_hour",
+    "machine_dollars_per_hour",
+)
+TEMPLATE = "configs/costs/default.json"
+
+
+def _read_cost_file(path: str | Path) -> Any:
     p = Path(path)
     if not p.exists():
-        raise UserError(f"--costs {path}: no such file; start from configs/costs/default.json")
+        raise UserError(f"--costs {path}: no such file; start from {TEMPLATE}")
+    if p.is_dir():
+        raise UserError(f"--costs {path}: a directory; pass a JSON file such as {TEMPLATE}")
     try:
-        raw = json.loads(p.read_text())
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"--costs {path}: cannot be read ({exc}); start from {TEMPLATE}") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"--costs {path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+
+
+def load_costs(path: str | Path | None) -> CostModel:
+    """The cost model of a JSON file, or the defaults (``path`` None). The file sets every
+    price in ``PRICES`` (a verdict priced with a default the user did not choose would read as
+    theirs); a missing or unknown key is an error naming it."""
+    if path is None:
+        return CostModel()
+    raw = _read_cost_file(path)
     if not isinstance(raw, dict):
         raise UserError(f"--costs {path}: expected a JSON object of prices")
     known = {f.name for f in fields(CostModel)}
@@ -85,4 +109,14 @@ def load_costs(path: str | Path | None) -> CostModel:
             f"--costs {path}: unknown key(s) {', '.join(unknown)}; "
             f"allowed: {', '.join(sorted(known))}"
         )
-    return CostModel(**raw)
+    try:
+        model = CostModel(**raw)  # the prices given, checked
+    except UserError as exc:
+        raise UserError(f"--costs {path}: {exc}") from None
+    missing = [k for k in PRICES if k not in raw]
+    if missing:
+        raise UserError(
+            f"--costs {path}: missing price(s) {', '.join(missing)}; a cost file sets "
+            f"{', '.join(PRICES)} (copy {TEMPLATE} and edit it)"
+        )
+    return model

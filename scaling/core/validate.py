@@ -4,6 +4,9 @@ field and what is allowed."""
 from __future__ import annotations
 
 import math
+import numbers
+import os
+from pathlib import Path
 from typing import Any
 
 from scaling.core.errors import UserError
@@ -20,6 +23,28 @@ def positive_int(value: Any, field_name: str) -> None:
         field_name,
         f"must be a positive integer, got {value!r}",
     )
+
+
+def whole_number(value: Any, field_name: str) -> int:
+    """``value`` as an int >= 0 (a count such as bootstrap resamples; numpy integers too); a
+    bool, text, a float (NaN, 2.5 or 200.0 alike) or a negative number is a ``UserError``
+    naming the field."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+        raise UserError(f"{field_name}: must be >= 0, a whole number (e.g. 200), got {value!r}")
+    return int(value)
+
+
+def output_directory(path: str | os.PathLike, holds: str, option: str = "") -> None:
+    """``UserError`` unless ``path``, or the nearest of its parents that exists, is a directory
+    (so that ``holds``, e.g. "the figures", can be written there); ``option`` names the flag."""
+    out = Path(path)
+    p = out
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    if not p.is_dir():
+        where = "" if p == out else f" ({p})"
+        name = f"{option} {out}".strip()
+        raise UserError(f"{name}: a file{where}, not a directory; pass a directory for {holds}")
 
 
 def fraction(value: float, field_name: str, *, low_open: bool = False) -> None:

@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from scaling.core import faults
+from scaling.core.errors import UserError
 from scaling.core.io import atomic_write_bytes, locked, temporary_path
 from scaling.core.log import progress
 from scaling.data.cache import cache_root, key_hash
@@ -151,15 +153,70 @@ def _shard_dir(key: dict[str, Any], cache_dir: str | None) -> Path:
     return root / f"{key.get('name', 'shard')}-{key_hash(key)}"
 
 
-def _read(base: Path) -> Shard | None:
-    """The published shard under ``base`` (call with its lock held), or None."""
+def _damaged(path: Path, base: Path, what: str) -> UserError:
+    """The error for a damaged file of a published shard: the cache is derived data, so
+    deleting the shard's directory makes the next run rebuild it."""
+    return UserError(
+        f"{path}: {what}; the token cache is damaged: delete {base} (and {base}.lock) and the "
+        "next run rebuilds it"
+    )
+
+
+def _generation(base: Path) -> Path | None:
+    """The generation ``current`` points at (lock held), None when none is published."""
     pointer = base / "current"
     if not pointer.exists():
         return None
-    gen = base / pointer.read_text().strip()
-    meta = json.loads((gen / "meta.json").read_text())
-    arrays = {a: np.load(gen / f"{a}.npy", mmap_mode="r") for a in _ARRAYS}
-    return Shard(**arrays, meta=meta, path=gen)
+    try:
+        name = pointer.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _damaged(pointer, base, f"cannot be read ({exc})") from None
+    if not name or "/" in name or not (base / name).is_dir():
+        raise _damaged(pointer, base, f"points at {name!r}, which is not a shard generation")
+    return base / name
+
+
+def _load_array(gen: Path, name: str, base: Path) -> np.ndarray:
+    path = gen / f"{name}.npy"
+    try:
+        return np.load(path, mmap_mode="r")
+    except (OSError, ValueError, EOFError) as exc:
+        raise _damaged(path, base, f"cannot be loaded ({exc})") from None
+
+
+def _check_lengths(shard: Shard, base: Path) -> None:
+    """The arrays of one shard agree: offsets rise from 0 to len(tokens), roles match tokens,
+    one byte count per document."""
+    gen = shard.path or base
+    off = shard.offsets
+    ok = len(off) >= 1 and off[0] == 0 and off[-1] == len(shard.tokens)
+    if not ok or (len(off) > 1 and bool(np.any(np.diff(off) < 0))):
+        raise _damaged(gen / "offsets.npy", base, "does not match tokens.npy")
+    if len(shard.roles) != len(shard.tokens):
+        raise _damaged(gen / "roles.npy", base, "does not match tokens.npy")
+    if len(shard.nbytes) != shard.n_docs:
+        raise _damaged(
+            gen / "nbytes.npy",
+            base,
+            f"holds {len(shard.nbytes)} counts, not one per document ({shard.n_docs})",
+        )
+
+
+def _read(base: Path) -> Shard | None:
+    """The published shard under ``base`` (call with its lock held), or None; a damaged one
+    (a truncated array, a pointer to nothing, unreadable meta) is a ``UserError`` naming the
+    file and how to rebuild it."""
+    gen = _generation(base)
+    if gen is None:
+        return None
+    try:
+        meta = json.loads((gen / "meta.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise _damaged(gen / "meta.json", base, f"cannot be read ({exc})") from None
+    arrays = {a: _load_array(gen, a, base) for a in _ARRAYS}
+    shard = Shard(**arrays, meta=meta, path=gen)
+    _check_lengths(shard, base)
+    return shard
 
 
 def _publish(base: Path, shard: Shard) -> Shard:
@@ -172,11 +229,14 @@ def _publish(base: Path, shard: Shard) -> Shard:
     for a in _ARRAYS:
         np.save(tmp / f"{a}.npy", np.ascontiguousarray(getattr(shard, a)))
     (tmp / "meta.json").write_text(json.dumps(shard.meta, indent=1, sort_keys=True))
+    faults.point("token_cache.shard_written")
     final = base / name
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
+    faults.point("token_cache.shard_renamed")
     old = (base / "current").read_text().strip() if (base / "current").exists() else None
     atomic_write_bytes(base / "current", name.encode())
+    faults.point("token_cache.pointer_written")
     if old and old != name:  # readers that opened it keep their mapping (POSIX unlink)
         shutil.rmtree(base / old, ignore_errors=True)
     for stale in base.glob(".*.tmp"):  # left by a killed builder

@@ -12,6 +12,7 @@ import numpy as np
 
 from scaling.core.errors import UserError
 from scaling.core.io import jsonable  # noqa: F401 (the one converter, used by every fit result)
+from scaling.core.validate import whole_number
 
 ArrayLike = Sequence[float] | np.ndarray
 
@@ -27,7 +28,7 @@ def positive_array(name: str, values: Any, *, allow_zero: bool = False) -> np.nd
         i = int(np.flatnonzero(~ok)[0])
         need = "finite and >= 0" if allow_zero else "finite and > 0"
         raise UserError(
-            f"{name}: every value must be {need}; first bad value {arr[i]!r} at row {i}"
+            f"{name}: every value must be {need}; first bad value {float(arr[i])!r} at row {i}"
         )
     return arr
 
@@ -42,7 +43,7 @@ def finite_array(name: str, values: Any) -> np.ndarray:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise UserError(
-            f"{name}: every value must be finite; first bad value {arr[i]!r} at row {i}"
+            f"{name}: every value must be finite; first bad value {float(arr[i])!r} at row {i}"
         )
     return arr
 
@@ -84,6 +85,11 @@ def percentile_interval(samples: np.ndarray, ci: float) -> tuple[float, float]:
         return (float("nan"), float("nan"))
     lo, hi = np.percentile(s, [50 * (1 - ci), 50 * (1 + ci)])
     return (float(lo), float(hi))
+
+
+def check_count(name: str, value: Any) -> int:
+    """``value`` as an int >= 0 (a resample count), else a ``UserError`` naming ``name``."""
+    return whole_number(value, name)
 
 
 def check_ci(ci: float) -> float:

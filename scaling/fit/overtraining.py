@@ -53,6 +53,7 @@ from scaling.core.errors import UserError
 from scaling.fit._common import (
     ArrayLike,
     check_ci,
+    check_count,
     jsonable,
     need_points,
     percentile_interval,
@@ -308,8 +309,7 @@ def _runs(
 def _check_bootstrap(bootstrap: int, method: str, n: int) -> None:
     """``UserError`` for a negative count, an unknown method, or a parametric bootstrap on 4 runs
     (its noise level RSS / (n - 4) needs a residual degree of freedom)."""
-    if bootstrap < 0:
-        raise UserError(f"bootstrap: must be >= 0, got {bootstrap}")
+    check_count("bootstrap", bootstrap)
     if method not in BOOTSTRAP_METHODS:
         raise UserError(
             f"bootstrap_method: allowed values are {list(BOOTSTRAP_METHODS)}, got {method!r}"

@@ -33,6 +33,7 @@ from scaling.fit._common import (
     ArrayLike,
     allocation_exponents,
     check_ci,
+    check_count,
     huber,
     jsonable,
     need_points,
@@ -245,8 +246,7 @@ def _checked_inputs(
     same_length(loss=L, weights=w)
     if not huber_delta > 0:
         raise UserError(f"huber_delta: must be > 0, got {huber_delta!r}")
-    if bootstrap < 0:
-        raise UserError(f"bootstrap: must be >= 0, got {bootstrap}")
+    check_count("bootstrap", bootstrap)
     ci = check_ci(ci)
     if holdout not in (None, "largest"):
         raise UserError(f"holdout: allowed values are None and 'largest', got {holdout!r}")

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scaling.core import io
+from scaling.core import faults, io
 from scaling.core.config import RunConfig
 from scaling.core.log import get_logger
 from scaling.runs import layout
@@ -97,13 +97,16 @@ class RecordHooks:
             **extra,
         }
         io.atomic_write_json(self.dir / layout.STATUS, st)
+        faults.point("hooks.status.written")
         self.lock.refresh()
 
     def checkpoint(self, trainer: Any) -> None:
         from scaling.train.checkpoint import save_checkpoint
 
         t0 = time.perf_counter()
+        faults.point("hooks.checkpoint.before_save")
         save_checkpoint(trainer, self.dir / layout.CHECKPOINT)
+        faults.point("checkpoint.renamed")
         self.last_checkpoint = time.perf_counter()
         self.checkpoint_seconds += self.last_checkpoint - t0
         self.checkpoints += 1
@@ -121,6 +124,7 @@ class RecordHooks:
 
     def on_step(self, rec: dict[str, Any]) -> None:
         io.append_jsonl(self.dir / layout.METRICS, {"kind": "train", **rec})
+        faults.point("hooks.metrics.train_appended")
         self.mirror.log(rec, rec["step"])
         if self.progress:
             self.progress.update(rec)
@@ -131,6 +135,7 @@ class RecordHooks:
 
     def on_eval(self, rec: dict[str, Any], trainer: Any) -> None:
         io.append_jsonl(self.dir / layout.METRICS, {"kind": "eval", **rec})
+        faults.point("hooks.metrics.eval_appended")
         self.mirror.log(rec, rec["step"])
         if not rec.get("final"):
             self.checkpoint(trainer)
@@ -146,7 +151,9 @@ class RecordHooks:
 
 
 def truncate_metrics(path: Path, step: int) -> None:
-    """Keep the records up to the checkpoint's step: a resumed run re-logs what came after."""
+    """Keep the records up to the checkpoint's step: a resumed run re-logs what came after. A
+    final evaluation is never kept: no checkpoint holds it (one at a run's last step, taken in
+    a pack, comes before it), so the resumed run evaluates and logs it again."""
     if not path.exists():
         return
     keep = []
@@ -158,6 +165,6 @@ def truncate_metrics(path: Path, step: int) -> None:
                 rec = json.loads(line)
             except json.JSONDecodeError:  # a line cut short by the kill
                 break
-            if rec.get("step", 0) <= step:
+            if rec.get("step", 0) <= step and not rec.get("final"):
                 keep.append(json.dumps(rec) + "\n")
     io.atomic_write_text(path, "".join(keep))

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from scaling.core import io
+from scaling.core import faults, io
 from scaling.core.config import RunConfig
 from scaling.core.errors import UserError
 from scaling.core.log import get_logger
@@ -151,6 +151,7 @@ def _claim(p: _Planned) -> _Claimed | Record | None:
             (p.run_dir / layout.METRICS).unlink(missing_ok=True)
         with open(p.run_dir / layout.CONFIG, "w") as fh:
             yaml.safe_dump({"run_id": p.rid, **p.run.to_dict()}, fh, sort_keys=False)
+        faults.point("runner.claim.config_written")
         log_config(rlog, p.rid, p.run.to_dict(), console=p.run.runtime.job_index is None)
         mirror = make_mirror(p.run, p.rid, p.run_dir)
     except BaseException:
@@ -240,6 +241,7 @@ def _publish(c: _Claimed, outcome: Any) -> Record | None:
         from scaling.runs.weights import save_final_weights  # imports torch, as training did
 
         record["weights"] = save_final_weights(c.run_dir, c.trainer)  # before result.json
+        faults.point("runner.publish.weights_saved")
         # logged before the result is published, so a done run's train.log always says so (a
         # kill between the two leaves the line and no result: the relaunch resumes and logs again)
         c.log.info(
@@ -247,8 +249,11 @@ def _publish(c: _Claimed, outcome: Any) -> Record | None:
             f"{record['wall_seconds']:.1f}s"
         )
         io.atomic_write_json(c.run_dir / layout.RESULT, record)
+        faults.point("runner.publish.result_written")
         c.hooks.status("done", step=outcome.steps, steps=outcome.steps)
+        faults.point("runner.publish.status_done")
         (c.run_dir / layout.CHECKPOINT).unlink(missing_ok=True)  # a kill before: the relaunch
+        faults.point("runner.publish.checkpoint_removed")
         c.mirror.summary(record)
         exit_code = 0
         return record

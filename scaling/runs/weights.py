@@ -24,7 +24,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 
-from scaling.core import io
+from scaling.core import faults, io
 from scaling.core.config import RunConfig, run_config_from_dict
 from scaling.core.errors import UserError
 from scaling.core.flops import Shape
@@ -81,6 +81,7 @@ def save_final_weights(run_dir: Path, trainer: Any) -> dict[str, Any]:
     tensors, aliases = _unique_tensors(trainer.model.state_dict())
     blob = safetensors_bytes(tensors, metadata={"format": "pt", "run_id": rid})
     io.atomic_write_bytes(run_dir / layout.WEIGHTS, blob)
+    faults.point("weights.safetensors_written")
     io.atomic_write_json(run_dir / layout.MODEL_INFO, model_info(trainer, rid, aliases))
     return {
         "file": layout.WEIGHTS,
@@ -114,6 +115,12 @@ def read_model_info(run_dir: Path) -> dict[str, Any]:
             f"{path}: missing or not a model description written by scaling-train; "
             "retrain the run to write it again"
         )
+    try:
+        Shape(**info["shape"])
+    except TypeError as exc:
+        raise UserError(
+            f"{path}: its shape is not a model's ({exc}); retrain the run to write it again"
+        ) from None
     return info
 
 
@@ -141,7 +148,7 @@ def _load_model(run_dir: Path, info: dict[str, Any]) -> Transformer:
         with torch.random.fork_rng(devices=[]):  # the random init is overwritten at once
             model = Transformer(shape)
         model.load_state_dict(state, strict=True)
-    except (SafetensorError, OSError, KeyError, TypeError, RuntimeError) as exc:
+    except (SafetensorError, OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise UserError(
             f"{path}: does not load into the model {layout.MODEL_INFO} describes "
             f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
@@ -171,5 +178,5 @@ def load_run_model(run_dir: Path) -> tuple[Transformer, Tokenizer]:
     run_dir = Path(run_dir)
     _check_run_dir(run_dir)
     info = read_model_info(run_dir)
-    tok = _rebuild_tokenizer(run_dir, info)
-    return _load_model(run_dir, info), tok
+    model = _load_model(run_dir, info)  # the weights first: rebuilding a tokenizer takes longer
+    return model, _rebuild_tokenizer(run_dir, info)

@@ -3,17 +3,27 @@ resumes from its last complete checkpoint."""
 
 from __future__ import annotations
 
-from typing import Any
+import io
+from typing import IO, Any
 
 import torch
 
+from scaling.core import faults
 from scaling.core.io import atomic_write
 
 
 def save_checkpoint(trainer: Any, path: Any) -> None:
-    """Atomic checkpoint (``core.io.atomic_write``): a reader sees the old one or the new one."""
-    state = trainer.state_dict()
-    atomic_write(path, lambda fh: torch.save(state, fh))
+    """Atomic checkpoint (``core.io.atomic_write``): a reader sees the old one or the new one.
+    Serialised in memory first: ``torch.save`` reports a full disk as a bare ``RuntimeError``,
+    a plain write as the ``OSError`` that ``core.io`` turns into its one-line error."""
+    buf = io.BytesIO()
+    torch.save(trainer.state_dict(), buf)
+    atomic_write(path, lambda fh: _write(fh, buf.getbuffer()))
+
+
+def _write(fh: IO[bytes], blob: memoryview) -> None:
+    fh.write(blob)
+    faults.point("checkpoint.tmp_written")
 
 
 def load_checkpoint(path: Any) -> dict[str, Any]:

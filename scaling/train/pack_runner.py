@@ -18,6 +18,12 @@ losses (``PackedLoop``'s guarantee), hence the same curve, evaluations and resul
 and resumed runs. Only the timings differ: a pack step's time is shared evenly by the runs it
 stepped.
 
+Runs that finish at a step are checkpointed at their last step before any of them is
+published: a run killed after a pack-mate's publication then only evaluates when relaunched,
+instead of retraining its tail on another engine (alone, it would train solo: the same to
+about 1e-7, not bit for bit). On SIGTERM every run still training is checkpointed at the step
+boundary and ``Preempted`` raised (``train.trainer``'s preemption).
+
 What packs (``plan.pack_key`` on the config, before torch is imported, as the launcher
 groups runs): runs whose model shape, vocabulary, batch size, optimizer constants, device and
 precision agree, trained in fp32 and not compiled (``packable``).
@@ -28,12 +34,13 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
+from scaling.core import faults
 from scaling.train.device import autocast_context
 from scaling.train.packed import PackedLoop, PackedRun
 from scaling.train.plan import pack_key as plan_pack_key
-from scaling.train.trainer import Diverged, Hooks, RunResult, Trainer
+from scaling.train.trainer import PREEMPTION, Diverged, Hooks, RunResult, Trainer, preempted
 
 Outcome = RunResult | BaseException
 
@@ -66,6 +73,17 @@ class _Member:
         sd = self.trainer.state_dict()
         sd["model"] = self.loop.weights_of(self.k)
         sd["optimizer"] = self.loop.optimizer_state_of(self.k)
+        return sd
+
+
+class _Finished(_Member):
+    """Run k after its last step: its final weights, for a checkpoint at its end. Its AdamW
+    moments left the pack with it and are not kept (a run resumed at its end takes no step)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        sd = self.trainer.state_dict()
+        sd["model"] = self.loop.finished[self.k]
+        sd["optimizer"] = {"state": {}, "param_groups": sd["optimizer"]["param_groups"]}
         return sd
 
 
@@ -152,7 +170,61 @@ def _finish(t: Trainer, h: Hooks, loop: PackedLoop, k: int, wall: float) -> RunR
     t.model.load_state_dict(loop.finished.pop(k))
     final, task = t.final_evaluation()
     h.on_eval(final, t)
-    return t._result(final, task, wall)
+    result = t._result(final, task, wall)
+    faults.point("pack.member.finished")
+    return result
+
+
+def _checkpoint_finishing(
+    leaving: list[int], trainers: list[Trainer], hooks: list[Hooks], loop: PackedLoop
+) -> None:
+    """Checkpoint the runs that finished at this step at their end, before any is published."""
+    finished = [k for k in leaving if k in loop.finished]
+    if len(trainers) > 1 and finished:
+        for k in finished:
+            hooks[k].checkpoint(_Finished(trainers[k], loop, k))
+        faults.point("pack.finishing_checkpointed")
+
+
+def _preempt(
+    trainers: list[Trainer], hooks: list[Hooks], loop: PackedLoop, starts: list[int]
+) -> NoReturn:
+    """SIGTERM: checkpoint every run still training that stepped since it started here."""
+    stepped = [k for k in loop.pending if loop.run_step[k] > starts[k]]
+    for k in stepped:
+        hooks[k].checkpoint(_Member(trainers[k], loop, k))
+    steps = ", ".join(f"{trainers[k].step}/{trainers[k].plan.steps}" for k in loop.pending)
+    preempted(f"{len(loop.pending)} runs of a pack at steps {steps}", len(stepped))
+
+
+def _train_loop(
+    trainers: list[Trainer],
+    hooks: list[Hooks],
+    done: Callable[[int, Outcome], None],
+    wall0: float,
+) -> None:
+    """Step the pack to its end, publishing each run (``done``) as it leaves."""
+    loop = _make_loop(trainers)
+    for k in list(loop.finished):  # resumed at the last step: only the final evaluation
+        done(k, _finish(trainers[k], hooks[k], loop, k, time.perf_counter() - wall0))
+    eval_at = [t.eval_steps() for t in trainers]
+    starts = list(loop.run_step)
+    while not loop.done:
+        if PREEMPTION.requested:
+            _preempt(trainers, hooks, loop, starts)
+        out = _step_all(loop, trainers)
+        faults.point("pack.step.end")
+        leaving = [
+            k
+            for k, rec in out.items()
+            if _after_step(k, rec, trainers[k], hooks[k], loop, eval_at[k])
+        ]
+        _checkpoint_finishing(leaving, trainers, hooks, loop)
+        for k in leaving:
+            if k in loop.failed:
+                done(k, Diverged(loop.failed[k]))
+            else:
+                done(k, _finish(trainers[k], hooks[k], loop, k, time.perf_counter() - wall0))
 
 
 def train_pack(
@@ -173,6 +245,7 @@ def train_pack(
         results[k] = outcome
         if on_result is not None:
             on_result(k, outcome)
+            faults.point("pack.member.published")
 
     wall0 = time.perf_counter()
     try:
@@ -181,18 +254,8 @@ def train_pack(
             t.eval_streams()
             t.model.train()
             h.on_start({"steps": t.plan.steps, "tokens": t.plan.tokens, "resumed_at": t.step})
-        loop = _make_loop(trainers)
-        for k in list(loop.finished):  # resumed at the last step: only the final evaluation
-            done(k, _finish(trainers[k], hooks[k], loop, k, time.perf_counter() - wall0))
-        eval_at = [t.eval_steps() for t in trainers]
-        while not loop.done:
-            for k, rec in _step_all(loop, trainers).items():
-                if not _after_step(k, rec, trainers[k], hooks[k], loop, eval_at[k]):
-                    continue
-                if k in loop.failed:
-                    done(k, Diverged(loop.failed[k]))
-                else:
-                    done(k, _finish(trainers[k], hooks[k], loop, k, time.perf_counter() - wall0))
+        with PREEMPTION.deferred():
+            _train_loop(trainers, hooks, done, wall0)
     except Exception as exc:  # noqa: BLE001 - the pack stops; its unfinished runs fail with it
         for k in range(len(trainers)):
             if k not in results:

@@ -9,19 +9,28 @@ data order) and the thread count is set per run. Held-out losses are measured at
 
 Callers observe and persist a run through ``Hooks`` (the runner writes metrics.jsonl and
 checkpoints); ``resume`` continues from a state saved by ``Trainer.state_dict``.
+
+Preemption: SIGTERM (what SLURM sends before it preempts or ends a job) is noted while a run
+trains; at the next step boundary the run is checkpointed (``Hooks.checkpoint``) and the
+process exits with ``Preempted`` (status 1, one line), so that the scheduler requeues it and
+the relaunch resumes from that step with the same curve.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
 
-from scaling.core import flops
+from scaling.core import faults, flops
 from scaling.core.config import RunConfig
 from scaling.data.stream import TokenStream, build_eval_stream, build_train_stream
 from scaling.data.tokenizer import run_tokenizer
@@ -49,6 +58,56 @@ class Diverged(RuntimeError):
     """Training produced a non-finite or exploding loss; the run is marked failed."""
 
 
+class Preempted(SystemExit):
+    """SIGTERM arrived while training: the runs of this process were checkpointed at a step
+    boundary and it exits (status 1, this one line). A ``SystemExit``, so that the runner's
+    ``except Exception`` (which marks a crashed run failed) lets it through: the run stays
+    interrupted and resumes when relaunched."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"preempted: {message}")
+        self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:  # re-raised from a worker process by joblib
+        return type(self), (self.message,)
+
+
+class Preemption:
+    """SIGTERM noted while a training loop runs (``deferred``), for the loop to act on at its
+    next step boundary. The handler is installed only around a loop in the main thread (a loop
+    in another thread leaves the process's handling alone) and the previous one restored
+    after; a SIGTERM noted during a run's final evaluation stops the next run before its first
+    step."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGTERM, self._note)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    def _note(self, signum: int, frame: Any) -> None:
+        self.requested = True
+
+
+PREEMPTION = Preemption()  # the process's one: every loop of this process stops on SIGTERM
+
+
+def preempted(where: str, steps: int | None) -> NoReturn:
+    """Raise ``Preempted`` for runs stopped at ``where`` (checkpointed when ``steps``); the
+    request is consumed (a caller that goes on trains its next run)."""
+    PREEMPTION.requested = False
+    saved = f"checkpointed {where}" if steps else f"stopped {where} (its checkpoint is current)"
+    raise Preempted(f"SIGTERM; {saved}; launch the same command again to resume")
+
+
 class Hooks:
     """Observer of a run. Override what you need; the default does nothing."""
 
@@ -56,6 +115,8 @@ class Hooks:
     def on_step(self, record: dict[str, Any]) -> None: ...
     def on_eval(self, record: dict[str, Any], trainer: Trainer) -> None: ...
     def maybe_checkpoint(self, trainer: Trainer) -> None: ...
+    def checkpoint(self, trainer: Trainer) -> None:
+        """Save the run's state now (preemption: ``Preempted``)."""
 
 
 @dataclass
@@ -177,6 +238,7 @@ class Trainer:
 
     # ---- evaluation -----------------------------------------------------------------------
     def evaluate(self, final: bool = False) -> dict[str, Any]:
+        faults.point("train.evaluate")
         t0 = time.perf_counter()
         try:
             return self._evaluate(final)
@@ -206,6 +268,7 @@ class Trainer:
         return record
 
     def evaluate_tasks(self) -> dict[str, dict[str, Any]]:
+        faults.point("train.tasks")
         t0 = time.perf_counter()
         try:
             return self._evaluate_tasks()
@@ -252,7 +315,12 @@ class Trainer:
 
     # ---- training -------------------------------------------------------------------------
     def run_to_end(self, hooks: Hooks | None = None) -> RunResult:
-        hooks = hooks or Hooks()
+        """Train to the budget, evaluate, and return the result; on SIGTERM, checkpoint at the
+        next step boundary and raise ``Preempted`` (module docstring)."""
+        with PREEMPTION.deferred():
+            return self._run_to_end(hooks or Hooks())
+
+    def _run_to_end(self, hooks: Hooks) -> RunResult:
         wall0 = time.perf_counter()
         data = self.train_stream()
         self.eval_streams()
@@ -261,7 +329,10 @@ class Trainer:
         eval_at = self.eval_steps()
         log_every = max(1, steps // 200)
         self.model.train()
+        start = self.step
         while self.step < steps:
+            if PREEMPTION.requested:
+                self._preempt(hooks, start)
             t0 = time.perf_counter()
             lr = lr_at(self.step, steps, self.peak_lr, o.warmup_fraction, o.final_lr_fraction)
             for g in self.optimizer.param_groups:
@@ -278,6 +349,7 @@ class Trainer:
             ):
                 raise Diverged(f"loss {loss_value:.4g} at step {self.step} (lr {lr:.3g})")
             loss.backward()
+            faults.point("train.step.backward_done")
             grad_norm = (
                 float(torch.nn.utils.clip_grad_norm_(self.params, o.grad_clip, foreach=True))
                 if o.grad_clip > 0
@@ -302,6 +374,7 @@ class Trainer:
                 rec["flops"] = rec["tokens"] * self.plan.flops_per_token
                 self.curve.append(rec)
                 hooks.on_step(rec)
+            faults.point("train.step.end")
             if self.step in eval_at:
                 rec = self.evaluate()
                 self.evals.append(rec)
@@ -310,6 +383,12 @@ class Trainer:
         final, task = self.final_evaluation()
         hooks.on_eval(final, self)
         return self._result(final, task, time.perf_counter() - wall0)
+
+    def _preempt(self, hooks: Hooks, start: int) -> NoReturn:
+        """Checkpoint the steps taken since ``start`` (none: the last checkpoint is current)."""
+        if self.step > start:
+            hooks.checkpoint(self)
+        preempted(f"at step {self.step} of {self.plan.steps}", self.step - start)
 
     def final_evaluation(self) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         """The final held-out evaluation (recorded in ``evals``) and the task accuracies."""

@@ -28,6 +28,7 @@ from scaling.core.errors import UserError
 from scaling.fit._common import (
     ArrayLike,
     check_ci,
+    check_count,
     huber,
     need_points,
     positive_array,
@@ -172,8 +173,7 @@ def _prepare(
     ci = check_ci(ci)
     if holdout not in (None, "largest"):
         raise UserError(f"holdout: allowed values are None and 'largest', got {holdout!r}")
-    if bootstrap < 0:
-        raise UserError(f"bootstrap: must be >= 0, got {bootstrap}")
+    check_count("bootstrap", bootstrap)
     fb = _theta_base(base_law) if base_law is not None else None
     data = _Data.of(N, D, U, L, w=w, delta=huber_delta, mode=mode, fixed_base=fb)
     return data, base_law, source, ci

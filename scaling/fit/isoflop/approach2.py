@@ -41,6 +41,7 @@ from scaling.core.errors import UserError
 from scaling.fit._common import (
     ArrayLike,
     check_ci,
+    check_count,
     percentile_interval,
     positive_array,
     r2_score,
@@ -155,12 +156,7 @@ def _prepare(
     ci = check_ci(ci)
     if min_points < 3:
         raise UserError(f"min_points: a parabola needs >= 3 runs per budget, got {min_points}")
-    try:
-        bootstrap = int(bootstrap)
-    except (TypeError, ValueError):
-        raise UserError(f"bootstrap: must be an integer >= 0, got {bootstrap!r}") from None
-    if bootstrap < 0:
-        raise UserError(f"bootstrap: must be >= 0, got {bootstrap}")
+    bootstrap = check_count("bootstrap", bootstrap)
     groups, C = group_budgets(C_run, budget, rtol)
     return _Runs(C_run, N, L, D, n, groups, C), ci, bootstrap
 
